@@ -1,0 +1,20 @@
+"""Functions that tests run as a user's --target."""
+
+from __future__ import annotations
+
+import os
+
+
+def square_or_fail(x: int) -> int:
+    """Squares its input; raises on 3 so a test sees one error span among successes."""
+    if x == 3:
+        raise ValueError("three is not welcome")
+    return x * x
+
+
+def where(x: int) -> tuple[int, int]:
+    """Reports the process that ran it."""
+    return x, os.getpid()
+
+
+NOT_CALLABLE = 42

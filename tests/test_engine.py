@@ -1,0 +1,184 @@
+"""Real runs of the engine: every backend and start method, event completeness, clean-up."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_gone, leftover_children
+from workloads import events, pyinfo, session
+from workloads.spec import build_spec
+
+HERE = Path(__file__).resolve().parent
+METHODS = pyinfo.available_start_methods()
+COMBOS = [("sequential", None), ("threads", None), ("thread-pool", None)] + [
+    (backend, method)
+    for backend in ("processes", "mp-pool", "process-pool")
+    for method in METHODS
+]
+
+
+def run_collecting(**kwargs: object) -> tuple[session.Outcome, list[events.Event]]:
+    seen: list[events.Event] = []
+    spec = build_spec(**kwargs)  # type: ignore[arg-type]
+    outcome = session.run(spec, listener=seen.extend)
+    return outcome, seen
+
+
+def pids_of(outcome: session.Outcome) -> set[int]:
+    pids = {lane.pid for lane in outcome.trace.lanes}
+    pids.add(outcome.trace.info.get("supervisor_pid", 0))
+    return pids - {0}
+
+
+@pytest.mark.parametrize(("backend", "method"), COMBOS, ids=[f"{b}-{m}" for b, m in COMBOS])
+def test_every_backend_records_one_start_and_one_end_per_task(
+    backend: str, method: str | None, no_leftovers: None
+) -> None:
+    outcome, seen = run_collecting(
+        workload="double", backend=backend, start_method=method, tasks=8, workers=2
+    )
+    assert outcome.status == session.FINISHED, outcome.message
+    starts = Counter(e[1] for e in seen if e[0] == events.TASK_STARTED)
+    ends = Counter(e[1] for e in seen if e[0] == events.TASK_FINISHED)
+    results = Counter(e[1] for e in seen if e[0] == events.TASK_RESULT)
+    assert starts == Counter(range(8))
+    assert ends == Counter(range(8))
+    assert results == Counter(range(8))
+    trace = outcome.trace
+    assert trace.stats().ok == 8
+    # double returns (i * 2, pid): the result each task reports matches the lane it ran on.
+    for task in range(8):
+        view = trace.task(task)
+        assert view.lane is not None
+        assert view.result == repr((int(view.input or 0) * 2, view.lane.pid))
+    worker_pids = {lane.pid for lane in trace.lanes}
+    if backend in ("processes", "mp-pool", "process-pool"):
+        assert os.getpid() not in worker_pids
+        assert trace.info["supervisor_pid"] not in worker_pids
+        if backend == "processes":
+            assert len(worker_pids) == 8
+    else:
+        assert worker_pids == {trace.info["supervisor_pid"]}
+        tids = {lane.tid for lane in trace.lanes}
+        assert len(tids) == len(trace.lanes)
+        if backend == "threads":
+            assert len(trace.lanes) == 8
+    assert_gone(pids_of(outcome))
+
+
+@pytest.mark.parametrize("backend", ["mp-pool", "process-pool"])
+def test_process_pools_spread_work_over_several_worker_processes(backend: str) -> None:
+    outcome, _ = run_collecting(
+        workload="sleep", backend=backend, tasks=4, workers=2, params={"scale": 0.05}
+    )
+    assert outcome.status == session.FINISHED
+    assert len({lane.pid for lane in outcome.trace.lanes}) >= 2
+
+
+def test_map_delivers_in_input_order_and_as_completed_in_finish_order() -> None:
+    # seed 7 gives the four sleeps different lengths, so they finish out of input order.
+    common = dict(
+        workload="sleep", backend="thread-pool", workers=4, tasks=4, params={"scale": 0.1, "seed": 7}
+    )
+    mapped, _ = run_collecting(mode="map", **common)  # type: ignore[arg-type]
+    completed, _ = run_collecting(mode="as-completed", **common)  # type: ignore[arg-type]
+    assert list(mapped.trace.recv_order) == [0, 1, 2, 3]
+    finish_order = sorted(range(4), key=lambda t: completed.trace.end[t])
+    assert list(completed.trace.recv_order) == finish_order
+    assert finish_order != [0, 1, 2, 3], "the sleeps should finish out of order"
+
+
+def test_a_raising_task_is_an_error_span_and_the_rest_complete(no_leftovers: None) -> None:
+    outcome, _ = run_collecting(
+        target=f"{HERE / 'sample_targets.py'}:square_or_fail",
+        inputs="[1, 2, 3, 4, 5]",
+        backend="process-pool",
+        workers=2,
+    )
+    assert outcome.status == session.FINISHED
+    stats = outcome.trace.stats()
+    assert (stats.ok, stats.errors) == (4, 1)
+    failed = outcome.trace.task(2)
+    assert failed.status == "error"
+    assert failed.error == "ValueError: three is not welcome"
+    assert outcome.trace.task(4).result == "25"
+
+
+def test_threads_show_the_gil_processes_do_not() -> None:
+    threads, _ = run_collecting(workload="sum-squares", backend="threads", tasks=4, params={"size": 300_000})
+    assert threads.trace.stats().cpu_parallelism < 1.2
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="needs the fork start method")
+def test_fork_deadlock_stalls_with_fork_and_is_killed(no_leftovers: None) -> None:
+    outcome, _ = run_collecting(
+        workload="fork-deadlock", backend="processes", start_method="fork", stall_timeout=1.5
+    )
+    assert outcome.status == session.STALLED
+    assert outcome.stuck, "the stuck tasks are reported"
+    assert all(s.pid != os.getpid() for s in outcome.stuck)
+    statuses = Counter(outcome.trace.status)
+    assert statuses[events.STALLED] == len(outcome.stuck)
+    assert_gone(pids_of(outcome))
+
+
+def test_fork_deadlock_completes_with_spawn(no_leftovers: None) -> None:
+    outcome, _ = run_collecting(
+        workload="fork-deadlock", backend="mp-pool", start_method="spawn", tasks=6, stall_timeout=20
+    )
+    assert outcome.status == session.FINISHED, outcome.message
+    assert outcome.trace.stats().ok == 6
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="needs the fork start method")
+def test_fork_state_shows_what_a_forked_child_inherits() -> None:
+    forked, _ = run_collecting(workload="fork-state", backend="mp-pool", start_method="fork", tasks=2)
+    spawned, _ = run_collecting(workload="fork-state", backend="mp-pool", start_method="spawn", tasks=2)
+    assert "GADZOOKS" in (forked.trace.task(0).result or "")
+    assert "logging unconfigured" in (spawned.trace.task(0).result or "")
+
+
+def test_download_fetches_from_a_real_local_server() -> None:
+    outcome, _ = run_collecting(
+        workload="download", backend="thread-pool", tasks=4, workers=4, params={"scale": 0.02, "size": 1000}
+    )
+    assert outcome.status == session.FINISHED, outcome.message
+    for task in range(4):
+        view = outcome.trace.task(task)
+        assert view.result == "<1,000 bytes>"
+        assert (view.input or "").startswith("'http://127.0.0.1:")
+    # the tasks waited on the network: little CPU for their wall time
+    stats = outcome.trace.stats()
+    assert stats.cpu_s < stats.busy_s / 2
+
+
+def test_start_events_arrive_while_the_task_still_runs() -> None:
+    started_at: dict[int, int] = {}
+    finished_at: dict[int, int] = {}
+
+    def listener(batch: list[events.Event]) -> None:
+        now = time.perf_counter_ns()
+        for event in batch:
+            if event[0] == events.TASK_STARTED:
+                started_at[event[1]] = now
+            elif event[0] == events.TASK_FINISHED:
+                finished_at[event[1]] = now
+
+    spec = build_spec(workload="sleep", backend="process-pool", tasks=2, workers=2, params={"scale": 0.3})
+    outcome = session.run(spec, listener=listener)
+    assert outcome.status == session.FINISHED
+    for task in range(2):
+        # the parent saw the start well before the task (>= 0.3 s long) ended
+        assert started_at[task] < outcome.trace.end[task]
+
+
+def test_no_child_process_survives_a_sequence_of_runs() -> None:
+    method = "forkserver" if "forkserver" in METHODS else None
+    for backend in ("mp-pool", "process-pool", "processes"):
+        run_collecting(workload="double", backend=backend, tasks=3, start_method=method)
+    assert not leftover_children()

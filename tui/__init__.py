@@ -1,0 +1,1 @@
+"""The concviz terminal app and command line."""

@@ -1,0 +1,227 @@
+"""Provides the ``concviz`` command: the dashboard, and the headless run, compare and list."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+EXIT_OK = 0
+EXIT_TASK_ERROR = 1
+EXIT_USAGE = 2
+EXIT_STALLED = 3
+EXIT_CRASHED = 4
+EXIT_INTERRUPTED = 130
+
+BACKEND_NAMES = ("sequential", "threads", "thread-pool", "processes", "mp-pool", "process-pool")
+
+EPILOG = """\
+exit codes of run and compare:
+  0 every task ok · 1 some task raised (or the run failed) · 2 bad usage
+  3 stalled (no progress for --stall-timeout s) · 4 a worker crashed · 130 interrupted
+
+examples:
+  concviz run --workload sum-squares --backend process-pool
+  concviz run --workload sleep --backend thread-pool --mode as-completed
+  concviz run --workload fork-deadlock --backend mp-pool --start-method fork --stall-timeout 2
+  concviz run --target mymodule:work --inputs '[1, 2, 3]' --backend mp-pool --json
+  concviz compare --workload primes
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("what to run")
+    group.add_argument("-w", "--workload", help="a workload from `concviz list` (default sum-squares)")
+    group.add_argument("-b", "--backend", default="process-pool", help="one of: " + ", ".join(BACKEND_NAMES))
+    group.add_argument("--start-method", help="fork, spawn or forkserver (default: this Python's)")
+    group.add_argument("--mode", default="map", help="map, as-completed or wait (default map)")
+    group.add_argument("--workers", type=int, help="pool size (default: the CPUs this process may use)")
+    group.add_argument("--chunksize", type=int, help="tasks per hand-over in map (default: the library's)")
+    group.add_argument("--tasks", type=int, help="number of tasks (default: the workload's)")
+    group.add_argument(
+        "--stall-timeout", type=float, default=5.0, help="seconds without progress before a run is stalled (0: never)"
+    )
+    group.add_argument("--target", help="your function: module:function or path/to/file.py:function")
+    group.add_argument("--inputs", help="JSON array of arguments for --target, one per task")
+    params = parser.add_argument_group("workload parameters")
+    params.add_argument("--size", type=int, help="sum-squares: N of range(N) · download: bytes per page")
+    params.add_argument("--scale", type=float, help="sleep, download: seconds per unit of delay")
+    params.add_argument("--seed", type=int, help="sleep, download: random seed for the delays")
+    params.add_argument("--url", action="append", help="download: fetch this URL instead (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; importing it costs no UI library."""
+    parser = _Parser(
+        prog="concviz",
+        description="See Python concurrency run: every task as a bar on its worker's lane.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    run = commands.add_parser(
+        "run", help="run one workload on one backend and print a summary",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_run_options(run)
+    output = run.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print a JSON object instead")
+    output.add_argument("--trace", metavar="FILE", help="write a Chrome trace (Perfetto opens it)")
+    compare = commands.add_parser(
+        "compare", help="run a workload on every backend after a sequential baseline",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_run_options(compare)
+    compare.add_argument("--backends", help="comma-separated backends (default: all available)")
+    compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing = commands.add_parser("list", help="workloads, backends, start methods, Python facts")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _usage_error(message: str) -> int:
+    sys.stderr.write(f"concviz: error: {message}\n")
+    return EXIT_USAGE
+
+
+def _spec_from(args: argparse.Namespace) -> Any:
+    from workloads.spec import build_spec
+
+    params = {"size": args.size, "scale": args.scale, "seed": args.seed, "url": args.url}
+    return build_spec(
+        workload=args.workload,
+        backend=args.backend,
+        start_method=args.start_method,
+        mode=args.mode,
+        workers=args.workers,
+        chunksize=args.chunksize,
+        tasks=args.tasks,
+        params=params,
+        target=args.target,
+        inputs=args.inputs,
+        stall_timeout=args.stall_timeout,
+    )
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    raise _Interrupted(signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``concviz`` command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    if args.command == "list":
+        from tui.report import print_listing
+
+        print_listing(as_json=args.json)
+        return EXIT_OK
+    from workloads.spec import SpecError
+
+    try:
+        spec = _spec_from(args)
+        if args.command == "compare":
+            from workloads.compare import parse_backends
+
+            backends = parse_backends(args.backends, spec)
+    except SpecError as exc:
+        return _usage_error(str(exc))
+    from workloads import session
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    for sig in previous:
+        signal.signal(sig, _raise_interrupted)
+    try:
+        if args.command == "run":
+            return _run(spec, args)
+        return _compare(spec, backends, args)
+    except (KeyboardInterrupt, _Interrupted) as exc:
+        signum = exc.signum if isinstance(exc, _Interrupted) else signal.SIGINT
+        sys.stderr.write("concviz: interrupted; the run's processes were stopped\n")
+        return EXIT_INTERRUPTED if signum == signal.SIGINT else 128 + signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        session.shutdown()
+
+
+def _exit_code(outcome: Any) -> int:
+    from workloads import session
+
+    if outcome.status == session.STALLED:
+        return EXIT_STALLED
+    if outcome.status == session.CANCELLED:
+        return EXIT_INTERRUPTED
+    stats = outcome.trace.stats()
+    if stats.crashed:
+        return EXIT_CRASHED
+    if outcome.status == session.FAILED or stats.errors:
+        return EXIT_TASK_ERROR
+    return EXIT_OK
+
+
+def _run(spec: Any, args: argparse.Namespace) -> int:
+    from tui import report
+    from workloads import session
+
+    outcome = session.run(spec)
+    if args.trace:
+        from workloads.export import write_chrome_trace
+
+        try:
+            write_chrome_trace(outcome.trace, args.trace)
+        except OSError as exc:
+            sys.stderr.write(f"concviz: error: cannot write --trace {args.trace}: {exc.strerror}\n")
+            return EXIT_USAGE
+    if args.json:
+        print(json.dumps(report.run_json(spec, outcome), indent=2))
+    else:
+        report.print_run(spec, outcome, trace_path=args.trace)
+    return _exit_code(outcome)
+
+
+def _compare(spec: Any, backends: list[str], args: argparse.Namespace) -> int:
+    from tui import report
+    from workloads.compare import compare
+
+    progress = None if args.json else report.compare_progress()
+    results = compare(spec, backends, on_result=progress)
+    if args.json:
+        print(json.dumps(report.compare_json(results), indent=2))
+    else:
+        report.print_compare(spec, results)
+    return max((_exit_code(r.outcome) for r in results), default=EXIT_OK)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        code = main()
+    except BrokenPipeError:  # e.g. `concviz list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()

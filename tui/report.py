@@ -1,0 +1,321 @@
+"""Provides the headless reports: rich summaries for people and JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tui.render import timeline
+from workloads import catalog, pyinfo, session
+from workloads.compare import CompareResult
+from workloads.spec import BACKENDS, MODES, PROCESS_BACKENDS, RunSpec
+
+STYLES = {
+    timeline.BAR_A: "bold green",
+    timeline.BAR_B: "bold cyan",
+    timeline.ERROR: "bold red",
+    timeline.RUNNING: "yellow",
+}
+
+
+def _console() -> Console:
+    width = shutil.get_terminal_size((100, 24)).columns
+    return Console(width=max(width, 60), highlight=False)
+
+
+def _title(spec: RunSpec, detail: dict[str, Any]) -> str:
+    parts = [spec.backend]
+    if spec.start_method:
+        parts.append(spec.start_method)
+    if spec.backend != "sequential":
+        parts.append(spec.mode)
+    workers = detail.get("workers", spec.workers)
+    parts.append(f"{workers} worker{'s' if workers != 1 else ''}")
+    if "chunksize" in detail and detail["chunksize"] is not None:
+        parts.append(f"chunksize {detail['chunksize']}")
+    name = spec.target.label if spec.target else spec.workload
+    return f"{name} on " + " · ".join(parts)
+
+
+def timeline_text(trace: Any, width: int) -> list[Text]:
+    """The compact timeline: one line per lane and an axis."""
+    lines, axis_line = timeline.rows(trace, width)
+    out = []
+    for label, runs in lines:
+        text = Text(label + " ", style="dim")
+        for glyphs, style in runs:
+            text.append(glyphs, style=STYLES.get(style or "", ""))
+        out.append(text)
+    out.append(Text(axis_line, style="dim"))
+    return out
+
+
+def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = None) -> None:
+    """The summary of one run, its timeline and its lanes."""
+    console = _console()
+    trace = outcome.trace
+    stats = trace.stats()
+    console.print(Text(_title(spec, trace.detail), style="bold"))
+    status_style = "green" if outcome.status == session.FINISHED and not stats.errors else "red"
+    line = Text()
+    line.append(outcome.status, style=f"bold {status_style}")
+    line.append(f" · wall {stats.wall_s:.3f} s · {stats.ok}/{stats.tasks} ok")
+    if stats.errors:
+        line.append(f" · {stats.errors} raised", style="red")
+    line.append(f" · parallelism {stats.parallelism:.2f}")
+    line.append(f" · CPU parallelism {stats.cpu_parallelism:.2f}", style="bold")
+    console.print(line)
+    console.print(
+        Text(
+            "parallelism = busy time / wall time; CPU parallelism = task CPU time / wall time "
+            "(the cores really used)",
+            style="dim",
+        )
+    )
+    if outcome.message and outcome.status != session.FINISHED:
+        console.print(Text(outcome.message, style="bold red"))
+    for stuck in outcome.stuck:
+        console.print(
+            Text(f"  stuck: task {stuck.task} on {stuck.label} for {stuck.running_s:.1f} s", style="yellow")
+        )
+    if outcome.pending:
+        console.print(Text(f"  {outcome.pending} task(s) never started", style="yellow"))
+    if trace.lanes:
+        console.print()
+        for text in timeline_text(trace, console.width):
+            console.print(text, no_wrap=True, overflow="crop")
+        console.print(Text(timeline.legend(), style="dim"))
+        console.print()
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for column in ("lane", "tasks", "busy s", "busy share", "cpu s", "exit"):
+            table.add_column(column, justify="left" if column == "lane" else "right")
+        for lane in stats.lanes:
+            table.add_row(
+                lane.label,
+                str(lane.tasks),
+                f"{lane.busy_s:.3f}",
+                f"{lane.busy_share:.0%}",
+                f"{lane.cpu_s:.3f}",
+                "" if lane.exitcode is None else str(lane.exitcode),
+            )
+        console.print(table)
+    errors = list(trace.errors.items())[:5]
+    for task, error in errors:
+        console.print(Text(f"task {task} raised {error}", style="red"))
+    if len(trace.errors) > 5:
+        console.print(Text(f"… and {len(trace.errors) - 5} more", style="red"))
+    note = trace.info.get("note")
+    if note:
+        console.print()
+        for line_text in note:
+            console.print(Text(line_text, style="italic"))
+    if trace_path:
+        console.print(Text(f"trace written to {trace_path} (open it in https://ui.perfetto.dev)", style="dim"))
+
+
+def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
+    """The run as one JSON object."""
+    trace = outcome.trace
+    stats = trace.stats()
+    python = trace.info.get("python") or pyinfo.python_facts()
+    return {
+        "workload": spec.target.label if spec.target else spec.workload,
+        "backend": spec.backend,
+        "start_method": spec.start_method,
+        "mode": spec.mode,
+        "workers": trace.detail.get("workers", spec.workers),
+        "chunksize": trace.detail.get("chunksize", spec.chunksize),
+        "status": outcome.status,
+        "message": outcome.message,
+        "tasks": stats.tasks,
+        "ok": stats.ok,
+        "errors": stats.errors,
+        "crashed": stats.crashed,
+        "unfinished": stats.unfinished,
+        "wall_s": round(stats.wall_s, 6),
+        "busy_s": round(stats.busy_s, 6),
+        "cpu_s": round(stats.cpu_s, 6),
+        "parallelism": round(stats.parallelism, 4),
+        "cpu_parallelism": round(stats.cpu_parallelism, 4),
+        "lanes": [
+            {
+                "label": lane.label,
+                "kind": lane.kind,
+                "pid": lane.pid,
+                "tid": lane.tid,
+                "tasks": lane.tasks,
+                "busy_s": round(lane.busy_s, 6),
+                "cpu_s": round(lane.cpu_s, 6),
+                "exitcode": lane.exitcode,
+            }
+            for lane in stats.lanes
+        ],
+        "results": [
+            {
+                "task": task,
+                "status": view.status,
+                "input": view.input,
+                "result": view.result,
+                "error": view.error,
+                "pid": view.lane.pid if view.lane else None,
+                "tid": view.lane.tid if view.lane else None,
+            }
+            for task, view in ((t, trace.task(t)) for t in range(trace.count))
+        ],
+        "received_order": list(trace.recv_order),
+        "stuck": [vars(s) for s in outcome.stuck],
+        "params": dict(spec.params),
+        "python": {
+            "version": python["version"],
+            "default_start_method": python["default_start_method"],
+            "gil_enabled": python["gil_enabled"],
+            "cpus": python["cpus"],
+            "usable_cpus": python["usable_cpus"],
+        },
+    }
+
+
+def compare_progress() -> Callable[[CompareResult], None]:
+    """Prints one line per finished backend while compare runs."""
+    console = Console(stderr=True, highlight=False)
+
+    def show(result: CompareResult) -> None:
+        console.print(
+            Text(f"  {result.backend:<13} {result.stats.wall_s:7.3f} s  {result.outcome.status}", style="dim")
+        )
+
+    return show
+
+
+def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
+    """The race: wall time bar, speedup, efficiency and a reading per backend."""
+    console = _console()
+    name = spec.target.label if spec.target else spec.workload
+    console.print(Text(f"{name}: {spec.tasks} tasks · {pyinfo.usable_cpus()} usable cores", style="bold"))
+    longest = max((r.stats.wall_s for r in results), default=0.0) or 1.0
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column, justify in (
+        ("backend", "left"), ("start", "left"), ("wall s", "right"), ("", "left"),
+        ("speedup", "right"), ("efficiency", "right"), ("CPU par.", "right"), ("status", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for r in results:
+        bar = "█" * max(1, round(r.stats.wall_s / longest * 16))
+        table.add_row(
+            r.backend,
+            r.start_method or "",
+            f"{r.stats.wall_s:.3f}",
+            Text(bar, style="cyan"),
+            f"{r.speedup:.2f}×",
+            f"{r.efficiency:.0%}",
+            f"{r.stats.cpu_parallelism:.2f}",
+            r.outcome.status,
+        )
+    console.print(table)
+    console.print()
+    for r in results:
+        console.print(Text.assemble((f"{r.backend}: ", "bold"), r.reading))
+    console.print(
+        Text(
+            "Wall-clock speedups swing on shared machines; CPU parallelism (cores really used) does not.",
+            style="dim",
+        )
+    )
+
+
+def compare_json(results: list[CompareResult]) -> dict[str, Any]:
+    """The race as JSON."""
+    return {
+        "results": [
+            {
+                "backend": r.backend,
+                "start_method": r.start_method,
+                "workers": r.workers,
+                "status": r.outcome.status,
+                "wall_s": round(r.stats.wall_s, 6),
+                "speedup": round(r.speedup, 4),
+                "efficiency": round(r.efficiency, 4),
+                "parallelism": round(r.stats.parallelism, 4),
+                "cpu_parallelism": round(r.stats.cpu_parallelism, 4),
+                "reading": r.reading,
+            }
+            for r in results
+        ]
+    }
+
+
+def listing() -> dict[str, Any]:
+    """What `concviz list --json` prints."""
+    facts = pyinfo.python_facts()
+    available = facts["start_methods"]
+    return {
+        "workloads": [
+            {
+                "name": w.name,
+                "summary": w.summary,
+                "note": list(w.note),
+                "default_tasks": w.default_tasks,
+                "params": {p.name: p.default for p in w.params},
+            }
+            for w in catalog.WORKLOADS.values()
+        ],
+        "backends": [
+            {
+                "name": name,
+                "available": bool(available) or name not in PROCESS_BACKENDS,
+                "reason": None,
+                "uses_processes": name in PROCESS_BACKENDS,
+            }
+            for name in BACKENDS
+        ],
+        "modes": list(MODES),
+        "start_methods": [
+            {"name": m, "available": m in available, "default": m == facts["default_start_method"]}
+            for m in pyinfo.START_METHODS
+        ],
+        "default_start_method": facts["default_start_method"],
+        "python": facts,
+    }
+
+
+def print_listing(as_json: bool = False) -> None:
+    """Workloads, backends, start methods and Python facts."""
+    data = listing()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    console = _console()
+    table = Table(title="workloads", box=None, header_style="bold", title_justify="left", pad_edge=False)
+    table.add_column("name")
+    table.add_column("what")
+    table.add_column("tasks", justify="right")
+    for w in catalog.WORKLOADS.values():
+        table.add_row(w.name, f"{w.summary}\n[dim]{w.note[0]}\n{w.note[1]}[/]", str(w.default_tasks))
+    console.print(table)
+    console.print()
+    backends = Table(title="backends", box=None, header_style="bold", title_justify="left", pad_edge=False)
+    backends.add_column("name")
+    backends.add_column("available")
+    for b in data["backends"]:
+        backends.add_row(b["name"], "yes" if b["available"] else f"no: {b['reason']}")
+    console.print(backends)
+    console.print()
+    methods = ", ".join(
+        f"{m['name']}{' (default)' if m['default'] else ''}{'' if m['available'] else ' (not on this platform)'}"
+        for m in data["start_methods"]
+    )
+    console.print(Text.assemble(("start methods: ", "bold"), methods))
+    py = data["python"]
+    console.print(
+        Text.assemble(
+            ("python: ", "bold"),
+            f"{py['implementation']} {py['version']} · GIL {'on' if py['gil_enabled'] else 'off'} · "
+            f"{py['cpus']} CPUs, {py['usable_cpus']} usable",
+        )
+    )

@@ -1,0 +1,1 @@
+"""The headless concviz core: workloads, backends, the probe, the run session and the trace."""

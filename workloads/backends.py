@@ -1,0 +1,279 @@
+"""Provides the backends: how a list of tasks is handed to threads, processes and pools.
+
+Each driver runs in the supervisor's main thread, as a user's script would. It reports when it
+hands a task over (submitted) and when it gets the task's result back (received), so the order
+of ``map``, ``as_completed`` and ``wait`` shows in the trace.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.pool
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from workloads import events, probe
+from workloads.spec import RunSpec
+
+Item = tuple[int, Any, Any]
+Emit = Callable[[events.Event], None]
+
+
+def run_task_tagged(item: Item) -> tuple[int, Any]:
+    """``probe.run_task`` that also returns the task id (for completion-order APIs)."""
+    return item[0], probe.run_task(item)
+
+
+@dataclass
+class Drive:
+    """What a driver needs and what it leaves for the supervisor."""
+
+    spec: RunSpec
+    items: list[Item]
+    emit: Emit
+    address: str
+    fresh_worker_per_task: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+    handles: Callable[[], Iterable[BaseProcess]] = lambda: ()
+    results: dict[int, Any] = field(default_factory=dict)
+
+    def submitted(self, task: int) -> None:
+        self.emit(events.task_submitted(task, time.perf_counter_ns()))
+
+    def received(self, task: int, result: Any) -> None:
+        self.results[task] = result
+        self.emit(events.task_result(task, time.perf_counter_ns()))
+
+
+def _sequential(d: Drive) -> None:
+    d.detail["workers"] = 1
+    for item in d.items:
+        d.submitted(item[0])
+        d.received(item[0], probe.run_task(item))
+
+
+def _threads(d: Drive) -> None:
+    d.detail["workers"] = len(d.items)
+    results: dict[int, Any] = {}
+    done: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def body(item: Item) -> None:
+        try:
+            results[item[0]] = probe.run_task(item)
+        finally:
+            done.put(item[0])
+
+    threads = [threading.Thread(target=body, args=(item,), daemon=True) for item in d.items]
+    for thread, item in zip(threads, d.items):
+        d.submitted(item[0])
+        thread.start()
+    if d.spec.mode == "as-completed":
+        for _ in threads:
+            task = done.get()
+            d.received(task, results.get(task))
+    else:
+        for thread in threads:
+            thread.join()
+        if d.spec.mode == "map":
+            for item in d.items:
+                d.received(item[0], results.get(item[0]))
+        else:  # wait: every result becomes available together
+            for item in d.items:
+                d.received(item[0], results.get(item[0]))
+    for thread in threads:
+        thread.join()
+
+
+def _futures(d: Drive, executor: cf.Executor, chunksize: int) -> None:
+    if d.spec.mode == "map":
+        for item in d.items:
+            d.submitted(item[0])
+        results = executor.map(probe.run_task, d.items, chunksize=chunksize)
+        for item, result in zip(d.items, results):
+            d.received(item[0], result)
+        return
+    futures: dict[cf.Future[Any], int] = {}
+    for item in d.items:
+        d.submitted(item[0])
+        futures[executor.submit(probe.run_task, item)] = item[0]
+    if d.spec.mode == "as-completed":
+        for future in cf.as_completed(futures):
+            d.received(futures[future], _outcome(future))
+    else:
+        cf.wait(futures)
+        for future, task in futures.items():
+            d.received(task, _outcome(future))
+
+
+def _outcome(future: cf.Future[Any]) -> Any:
+    try:
+        return future.result()
+    except BaseException as exc:  # noqa: BLE001 - reported, never re-raised into the driver
+        return probe.TaskFailure(probe.error_text(exc))
+
+
+def _thread_pool(d: Drive) -> None:
+    d.detail["workers"] = d.spec.workers
+    d.detail["chunksize"] = None  # ThreadPoolExecutor.map ignores chunksize
+    with cf.ThreadPoolExecutor(max_workers=d.spec.workers, thread_name_prefix="pool") as executor:
+        _futures(d, executor, 1)
+
+
+def _context(d: Drive) -> multiprocessing.context.BaseContext:
+    return multiprocessing.get_context(d.spec.start_method)
+
+
+def _processes(d: Drive) -> None:
+    ctx = _context(d)
+    d.detail["workers"] = len(d.items)
+    procs: dict[int, BaseProcess] = {}
+    d.handles = lambda: list(procs.values())
+    for item in d.items:
+        proc = ctx.Process(  # type: ignore[attr-defined]
+            target=probe.process_entry,
+            args=(d.address, d.spec.start_method, item),
+            name=f"task-{item[0]}",
+        )
+        d.submitted(item[0])
+        proc.start()
+        procs[item[0]] = proc
+    # A Process returns nothing: its result is known to the driver when it has exited.
+    if d.spec.mode == "as-completed":
+        by_sentinel = {proc.sentinel: task for task, proc in procs.items()}
+        while by_sentinel:
+            for sentinel in multiprocessing.connection.wait(list(by_sentinel)):
+                task = by_sentinel.pop(sentinel)  # type: ignore[call-overload]
+                procs[task].join()
+                d.received(task, None)
+    else:
+        for task, proc in procs.items():
+            proc.join()
+            if d.spec.mode == "map":
+                d.received(task, None)
+        if d.spec.mode == "wait":
+            for task in procs:
+                d.received(task, None)
+
+
+def _mp_pool(d: Drive) -> None:
+    ctx = _context(d)
+    d.detail["workers"] = d.spec.workers
+    pool = ctx.Pool(  # type: ignore[attr-defined]
+        d.spec.workers,
+        initializer=probe.init_worker,
+        initargs=(d.address, d.spec.start_method),
+        maxtasksperchild=1 if d.fresh_worker_per_task else None,
+    )
+    d.detail["maxtasksperchild"] = 1 if d.fresh_worker_per_task else None
+    seen: dict[int, BaseProcess] = {}
+
+    def handles() -> list[BaseProcess]:
+        for proc in list(pool._pool):  # noqa: SLF001 - the only handle on Pool's workers
+            if proc.pid is not None:
+                seen[proc.pid] = proc
+        return list(seen.values())
+
+    d.handles = handles
+    try:
+        mode = d.spec.mode
+        if mode == "map":
+            chunksize = d.spec.chunksize
+            if chunksize is None and d.fresh_worker_per_task:
+                chunksize = 1  # one fork per task: the point of the workload
+            if chunksize is None:  # Pool.map's own default, reported
+                chunksize, extra = divmod(len(d.items), d.spec.workers * 4)
+                chunksize += 1 if extra else 0
+            d.detail["chunksize"] = chunksize
+            for item in d.items:
+                d.submitted(item[0])
+            results = pool.map(probe.run_task, d.items, chunksize)
+            for item, result in zip(d.items, results):
+                d.received(item[0], result)
+        elif mode == "as-completed":
+            chunksize = d.spec.chunksize or 1
+            d.detail["chunksize"] = chunksize
+            for item in d.items:
+                d.submitted(item[0])
+            for task, result in pool.imap_unordered(run_task_tagged, d.items, chunksize):
+                d.received(task, result)
+        else:
+            d.detail["chunksize"] = None
+            pending = []
+            for item in d.items:
+                d.submitted(item[0])
+                pending.append((item[0], pool.apply_async(probe.run_task, (item,))))
+            for _, async_result in pending:
+                async_result.wait()
+            for task, async_result in pending:
+                d.received(task, async_result.get())
+        handles()
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
+
+
+def _process_pool(d: Drive) -> None:
+    ctx = _context(d)
+    d.detail["workers"] = d.spec.workers
+    kwargs: dict[str, Any] = {}
+    if d.fresh_worker_per_task and d.spec.start_method != "fork" and sys.version_info >= (3, 11):
+        # ProcessPoolExecutor refuses max_tasks_per_child with fork.
+        kwargs["max_tasks_per_child"] = 1
+    d.detail["max_tasks_per_child"] = kwargs.get("max_tasks_per_child")
+    executor = cf.ProcessPoolExecutor(
+        max_workers=d.spec.workers,
+        mp_context=ctx,
+        initializer=probe.init_worker,
+        initargs=(d.address, d.spec.start_method),
+        **kwargs,
+    )
+    seen: dict[int, BaseProcess] = {}
+
+    def handles() -> list[BaseProcess]:
+        procs = getattr(executor, "_processes", None) or {}
+        for pid, proc in list(procs.items()):
+            seen[pid] = proc
+        return list(seen.values())
+
+    d.handles = handles
+    chunksize = d.spec.chunksize or 1
+    d.detail["chunksize"] = chunksize if d.spec.mode == "map" else None
+    try:
+        _futures(d, executor, chunksize)
+        handles()
+    finally:
+        executor.shutdown(wait=True)
+
+
+DRIVERS: dict[str, Callable[[Drive], None]] = {
+    "sequential": _sequential,
+    "threads": _threads,
+    "thread-pool": _thread_pool,
+    "processes": _processes,
+    "mp-pool": _mp_pool,
+    "process-pool": _process_pool,
+}
+
+
+def lane_kind(backend: str) -> str:
+    """How a backend's lanes are labelled."""
+    if backend == "sequential":
+        return events.LANE_MAIN
+    if backend in ("threads", "thread-pool"):
+        return events.LANE_THREAD
+    return events.LANE_PROC
+
+
+def iter_items(function: Any, inputs: list[Any]) -> Iterator[Item]:
+    """The task tuples a driver hands out: (task id, function or target, argument)."""
+    for task, argument in enumerate(inputs):
+        yield task, function, argument

@@ -1,0 +1,72 @@
+"""Provides the Chrome Trace Event export that Perfetto and chrome://tracing open."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from workloads import events
+from workloads.trace import UNSET, Trace
+
+
+def chrome_trace(trace: Trace) -> dict[str, Any]:
+    """``{"traceEvents": [...]}``: one complete ("X") event per task, names for every lane."""
+    origin, _ = trace.span_ns()
+    out: list[dict[str, Any]] = []
+    pids: dict[int, int] = {}
+    tids: dict[int, int] = {}
+    for lane in trace.lanes:
+        if lane.pid not in pids:
+            pids[lane.pid] = len(pids) + 1
+            name = lane.label if lane.kind == events.LANE_PROC else f"pid {lane.pid}"
+            out.append(_meta("process_name", pids[lane.pid], 0, name))
+        tids[lane.id] = lane.id + 1
+        out.append(_meta("thread_name", pids[lane.pid], tids[lane.id], lane.label))
+    for task in range(trace.count):
+        start, end = trace.start[task], trace.end[task]
+        lane_id = trace.lane[task]
+        if start == UNSET or lane_id == UNSET:
+            continue
+        lane = trace.lanes[lane_id]
+        status = events.STATUS_NAMES[trace.status[task]]
+        args: dict[str, Any] = {
+            "task": task,
+            "status": status,
+            "input": trace.inputs[task],
+            "result": trace.results[task],
+            "cpu_us": round(trace.cpu[task] / 1000, 3) if trace.cpu[task] != UNSET else None,
+            "os_pid": lane.pid,
+            "os_tid": lane.tid,
+        }
+        if task in trace.errors:
+            args["error"] = trace.errors[task]
+        finish = end if end != UNSET else start
+        out.append(
+            {
+                "name": f"task {task}",
+                "cat": status,
+                "ph": "X",
+                "ts": round((start - origin) / 1000, 3),
+                "dur": round((finish - start) / 1000, 3),
+                "pid": pids[lane.pid],
+                "tid": tids[lane.id],
+                "args": args,
+            }
+        )
+    return {
+        "traceEvents": out,
+        "displayTimeUnit": "ms",
+        "metadata": {"concviz": trace.info.get("spec", {}), "python": trace.info.get("python", {})},
+    }
+
+
+def _meta(name: str, pid: int, tid: int, label: str) -> dict[str, Any]:
+    return {"name": name, "ph": "M", "pid": pid, "tid": tid, "args": {"name": label}}
+
+
+def write_chrome_trace(trace: Trace, path: str | Path) -> Path:
+    """Write the trace as JSON to ``path`` and return it."""
+    target = Path(path)
+    target.write_text(json.dumps(chrome_trace(trace), separators=(",", ":")))
+    return target

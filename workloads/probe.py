@@ -1,0 +1,245 @@
+"""Provides the probe: the wrapper around every task that records who ran it, when, and how.
+
+It runs inside workers (processes and threads). Events are batched per process and sent over
+the process's own connection to the supervisor: no lock is shared with any other process, a
+death shows as end-of-file, and nothing already sent is lost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import reprlib
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from workloads import events
+
+BATCH_EVENTS = 256  # a full batch is sent at once
+BATCH_AGE_NS = 10_000_000  # an event older than this goes out with the next one
+FLUSH_INTERVAL_S = 0.02  # a quiet worker's last events leave within this
+
+_short_repr = reprlib.Repr()
+_short_repr.maxstring = 60
+_short_repr.maxother = 60
+_short_repr.maxlist = 6
+_short_repr.maxtuple = 6
+_short_repr.maxdict = 4
+
+
+def short_repr(value: Any) -> str:
+    """A result as a reader wants it in one line: bytes by size, the rest by a clipped repr."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value):,} bytes>"
+    try:
+        return _short_repr.repr(value)
+    except Exception as exc:  # a user's __repr__ may raise
+        return f"<{type(value).__name__}: repr failed: {type(exc).__name__}>"
+
+
+def error_text(exc: BaseException) -> str:
+    """``Type: message`` on one line, clipped."""
+    message = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+class TaskFailure:
+    """Returned in place of a result when a task raised, so that ``map`` goes on to the rest."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+    def __reduce__(self) -> tuple[type[TaskFailure], tuple[str]]:
+        return (TaskFailure, (self.error,))
+
+    def __repr__(self) -> str:
+        return f"TaskFailure({self.error!r})"
+
+
+class Sink:
+    """One process's batched event channel to the supervisor."""
+
+    def __init__(self, address: str) -> None:
+        self.pid = os.getpid()
+        self._conn = multiprocessing.connection.Client(address, family="AF_UNIX")
+        self._lock = threading.Lock()
+        self._buffer: list[events.Event] = []
+        self._last_send = time.perf_counter_ns()
+        self._closed = False
+        self._wake = threading.Event()
+        self._conn.send_bytes(pickle.dumps(("hello", self.pid), pickle.HIGHEST_PROTOCOL))
+        self._flusher = threading.Thread(target=self._flush_loop, name="concviz-flush", daemon=True)
+        self._flusher.start()
+
+    def emit(self, event: events.Event) -> None:
+        """Queue one event; send the batch when it is full or its oldest event is stale."""
+        with self._lock:
+            self._buffer.append(event)
+            if (
+                len(self._buffer) >= BATCH_EVENTS
+                or time.perf_counter_ns() - self._last_send >= BATCH_AGE_NS
+            ):
+                self._send_locked()
+
+    def flush(self) -> None:
+        """Send whatever is buffered now."""
+        with self._lock:
+            self._send_locked()
+
+    def close(self) -> None:
+        """Send the rest and close the connection (a worker's normal exit)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._send_locked()
+            self._closed = True
+            self._wake.set()
+            try:
+                self._conn.close()
+            except OSError:
+                pass
+
+    def _send_locked(self) -> None:
+        self._last_send = time.perf_counter_ns()
+        if not self._buffer or self._closed:
+            return
+        batch, self._buffer = self._buffer, []
+        try:
+            self._conn.send_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            # The supervisor is gone; the watchdog ends this process.
+            self._closed = True
+
+    def _flush_loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(FLUSH_INTERVAL_S)
+            with self._lock:
+                if self._buffer and not self._closed:
+                    self._send_locked()
+
+
+class _State:
+    lock = threading.Lock()
+    address: str | None = None
+    lane_kind: str = events.LANE_PROC
+    start_method: str | None = None
+    sink: Sink | None = None
+    announced = threading.local()
+    targets: dict[Any, Callable[[Any], Any]] = {}
+
+
+def _forget_inherited_sink() -> None:
+    # A forked child must not touch the parent's connection or its (possibly held) locks.
+    _State.sink = None
+    _State.lock = threading.Lock()
+    _State.announced = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_sink)
+
+
+def _sink() -> Sink | None:
+    sink = _State.sink
+    if sink is not None and sink.pid == os.getpid():
+        return sink
+    with _State.lock:  # threads of one process share one connection
+        sink = _State.sink
+        if sink is None or sink.pid != os.getpid():
+            if _State.address is None:
+                return None
+            sink = _State.sink = Sink(_State.address)
+        return sink
+
+
+def configure(address: str, lane_kind: str, start_method: str | None) -> None:
+    """Point the probe of this process at the supervisor (threads in the supervisor use this)."""
+    _State.address = address
+    _State.lane_kind = lane_kind
+    _State.start_method = start_method
+
+
+def close() -> None:
+    """Flush and close this process's channel."""
+    sink = _State.sink
+    if sink is not None and sink.pid == os.getpid():
+        sink.close()
+    _State.sink = None
+
+
+def _exit_when_parent_dies() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(70)
+
+    threading.Thread(target=watch, name="concviz-orphan-watch", daemon=True).start()
+
+
+def init_worker(address: str, start_method: str | None) -> None:
+    """Initializer of every worker process: signals, orphan guard, event channel."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run stops
+    for name in ("SIGTERM", "SIGHUP", "SIGWINCH", "SIGTSTP", "SIGCONT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    _exit_when_parent_dies()
+    configure(address, events.LANE_PROC, start_method)
+    # Send what is left when the worker exits normally (pools call finalizers on exit).
+    multiprocessing.util.Finalize(None, close, exitpriority=100)
+    _sink()
+
+
+def _resolve(target: Any) -> Callable[[Any], Any]:
+    if callable(target):
+        return target  # type: ignore[no-any-return]
+    function = _State.targets.get(target)
+    if function is None:
+        function = _State.targets[target] = target.load()
+    return function
+
+
+def run_task(item: tuple[int, Any, Any]) -> Any:
+    """Run one task under the probe; a task that raises returns a TaskFailure instead."""
+    task, target, argument = item
+    sink = _sink()
+    tid = threading.get_native_id()
+    pid = os.getpid()
+    if sink is not None and not getattr(_State.announced, "done", False):
+        _State.announced.done = True
+        sink.emit(
+            events.worker_up(pid, tid, time.perf_counter_ns(), _State.lane_kind, _State.start_method)
+        )
+    function = _resolve(target)
+    if sink is not None:
+        sink.emit(events.task_started(task, pid, tid, time.perf_counter_ns()))
+    cpu0 = time.thread_time_ns()
+    try:
+        result = function(argument)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit in a task must not hang a Pool
+        cpu = time.thread_time_ns() - cpu0
+        t1 = time.perf_counter_ns()
+        text = error_text(exc)
+        if sink is not None:
+            sink.emit(events.task_finished(task, pid, tid, t1, cpu, events.ERROR, "", text))
+        return TaskFailure(text)
+    cpu = time.thread_time_ns() - cpu0
+    t1 = time.perf_counter_ns()
+    if sink is not None:
+        sink.emit(events.task_finished(task, pid, tid, t1, cpu, events.OK, short_repr(result), None))
+    return result
+
+
+def process_entry(address: str, start_method: str | None, item: tuple[int, Any, Any]) -> None:
+    """The body of a one-process-per-task worker."""
+    init_worker(address, start_method)
+    run_task(item)

@@ -1,0 +1,51 @@
+"""Provides facts about this Python and machine: version, GIL, CPUs and start methods."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import sys
+from typing import Any
+
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity), which can be fewer than exist."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_start_method() -> str:
+    """This Python's default start method, read without fixing it for the process."""
+    method = multiprocessing.get_start_method(allow_none=True)
+    return method or multiprocessing.get_all_start_methods()[0]
+
+
+def available_start_methods() -> list[str]:
+    """The start methods this platform offers, in the order multiprocessing lists them."""
+    return list(multiprocessing.get_all_start_methods())
+
+
+def gil_enabled() -> bool:
+    """Whether the GIL is on (free-threaded 3.13t builds can run without it)."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
+
+
+def python_facts() -> dict[str, Any]:
+    """The facts a reader needs to interpret a measurement made on this interpreter."""
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "platform": sys.platform,
+        "gil_enabled": gil_enabled(),
+        "cpus": os.cpu_count() or 1,
+        "usable_cpus": usable_cpus(),
+        "default_start_method": default_start_method(),
+        "start_methods": available_start_methods(),
+    }

@@ -1,0 +1,330 @@
+"""Provides Session: starts a run's supervisor, drains its event Queue, and ends it cleanly.
+
+One bridge thread reads the Queue, feeds the Trace and hands each drained batch to the
+caller. The same thread is the watchdog: a run with no task progress for ``stall_timeout``
+seconds, a cancelled run and a vanished supervisor all end with the whole process tree killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import pickle
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from workloads import events, supervisor
+from workloads.spec import RunSpec
+from workloads.trace import Trace
+
+STARTUP_TIMEOUT_S = 60.0
+POLL_S = 0.05
+LOG_LIMIT = 64 * 1024
+
+Listener = Callable[[list[events.Event]], None]
+
+FINISHED = "finished"
+FAILED = "failed"
+STALLED = "stalled"
+CANCELLED = "cancelled"
+
+
+@dataclass
+class StuckTask:
+    task: int
+    pid: int
+    tid: int
+    label: str
+    running_s: float
+
+
+@dataclass
+class Outcome:
+    """How a run ended, and what it left to read."""
+
+    status: str
+    trace: Trace
+    message: str = ""
+    stuck: list[StuckTask] = field(default_factory=list)
+    pending: int = 0
+    log: str = ""
+
+
+_subreaper_set = False
+
+
+def _become_subreaper() -> None:
+    """Adopt the run's orphans so they can be reaped here (this machine's init may not reap)."""
+    global _subreaper_set
+    if _subreaper_set or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    _subreaper_set = True
+
+
+def _reap(pids: set[int], timeout: float) -> None:
+    """Wait for adopted orphans of a killed run; they are never multiprocessing's own children."""
+    deadline = time.monotonic() + timeout
+    left = set(pids)
+    while left and time.monotonic() < deadline:
+        for pid in list(left):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                # Not (yet) ours: reaped by its own parent, or not yet re-parented to us.
+                if not psutil.pid_exists(pid) or _is_gone(pid):
+                    left.discard(pid)
+                continue
+            if done == pid:
+                left.discard(pid)
+        if left:
+            time.sleep(0.02)
+
+
+def _is_gone(pid: int) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return proc.ppid() not in (os.getpid(),) and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+class Session:
+    """One run of a RunSpec in its own supervisor process."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        listener: Listener | None = None,
+        clock: Callable[[], int] = time.perf_counter_ns,
+    ) -> None:
+        self.spec = spec
+        self.trace = Trace()
+        self._listener = listener
+        self._clock = clock
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._outcome: Outcome | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._queue: Any = None
+        self._rundir: Path | None = None
+        self._bridge: threading.Thread | None = None
+        self._seen_pids: set[int] = set()
+
+    # -- control ----------------------------------------------------------------------------
+
+    def start(self) -> Session:
+        """Start the supervisor and the bridge thread; returns at once."""
+        _become_subreaper()
+        ctx = multiprocessing.get_context("spawn")
+        self._rundir = Path(tempfile.mkdtemp(prefix="concviz-"))
+        self._queue = ctx.Queue()
+        self.trace.t0_ns = self._clock()
+        self._process = ctx.Process(
+            target=supervisor.main,
+            args=(self.spec, self._queue, str(self._rundir)),
+            name="concviz-supervisor",
+        )
+        self._process.start()
+        self._bridge = threading.Thread(target=self._run_bridge, name="concviz-bridge", daemon=True)
+        self._bridge.start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop the run: its process tree is killed, unfinished tasks become cancelled."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> Outcome | None:
+        """The outcome, once the run has ended and every process of it is gone."""
+        if not self._done.wait(timeout):
+            return None
+        return self._outcome
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    # -- the bridge thread -------------------------------------------------------------------
+
+    def _run_bridge(self) -> None:
+        try:
+            self._outcome = self._drain()
+        except BaseException as exc:  # noqa: BLE001 - the caller must always get an outcome
+            self._kill_tree()
+            self._outcome = Outcome(FAILED, self.trace, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._finish()
+            self._done.set()
+
+    def _drain(self) -> Outcome:
+        assert self._process is not None
+        started_at = time.monotonic()
+        last_progress = time.monotonic()
+        started = False
+        while True:
+            batch = self._get_batch()
+            if batch:
+                progress = self.trace.ingest(batch)
+                for event in batch:
+                    if event[0] == events.WORKER_UP and event[1] != self._process.pid:
+                        self._seen_pids.add(event[1])
+                    elif event[0] == events.RUN_STARTED:
+                        started = True
+                if progress or not started:
+                    last_progress = time.monotonic()
+                if self._listener is not None:
+                    self._listener(batch)
+                if self.trace.finished:
+                    self._process.join(10)
+                    if self._process.exitcode is None:
+                        self._kill_tree()
+                    if self.trace.failure is not None:
+                        return Outcome(FAILED, self.trace, self.trace.failure)
+                    return Outcome(FINISHED, self.trace)
+                continue
+            now = time.monotonic()
+            if self._cancel.is_set():
+                return self._end_early(CANCELLED, events.CANCELLED, "cancelled")
+            stall = self.spec.stall_timeout
+            if started and stall > 0 and now - last_progress > stall:
+                return self._end_early(
+                    STALLED, events.STALLED, f"no task progress for {stall:g} s: stalled"
+                )
+            if not started and now - started_at > STARTUP_TIMEOUT_S:
+                return self._end_early(FAILED, events.CANCELLED, "the run did not start")
+            if self._process.exitcode is not None:
+                # The supervisor vanished without its final event: it died.
+                return self._end_early(
+                    FAILED,
+                    events.CRASHED,
+                    f"the supervisor process exited with code {self._process.exitcode}",
+                )
+
+    def _get_batch(self) -> list[events.Event]:
+        """Everything the Queue holds now (waiting up to POLL_S for the first item)."""
+        batch: list[events.Event] = []
+        try:
+            item = self._queue.get(timeout=POLL_S)
+        except queue.Empty:
+            return batch
+        while True:
+            if isinstance(item, bytes):
+                batch.extend(pickle.loads(item))
+            elif item is not None:
+                batch.extend(item)
+            if len(batch) >= 65536:
+                return batch
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return batch
+
+    def _end_early(self, status: str, task_status: int, message: str) -> Outcome:
+        now = self._clock()
+        running = self.trace.with_status(events.RUNNING)
+        stuck = []
+        for task in running:
+            lane = self.trace.lanes[self.trace.lane[task]]
+            stuck.append(
+                StuckTask(task, lane.pid, lane.tid, lane.label, (now - self.trace.start[task]) / 1e9)
+            )
+        pending = self.trace.with_status(events.PENDING)
+        self._kill_tree()
+        self.trace.mark(running, task_status)
+        self.trace.mark(pending, events.CANCELLED if status != FAILED else task_status)
+        self.trace.finished = True
+        return Outcome(status, self.trace, message, stuck=stuck, pending=len(pending))
+
+    def _kill_tree(self) -> None:
+        """SIGKILL the supervisor and every descendant, then reap them all."""
+        proc = self._process
+        if proc is None or proc.pid is None:
+            return
+        victims: set[int] = set()
+        try:
+            root = psutil.Process(proc.pid)
+            with contextlib.suppress(psutil.Error):
+                root.suspend()  # no new workers while the tree is collected
+            for _ in range(2):
+                children = root.children(recursive=True)
+                for child in children:
+                    victims.add(child.pid)
+                    with contextlib.suppress(psutil.Error):
+                        child.kill()
+            root.kill()
+        except psutil.Error:
+            pass
+        proc.join(5)
+        _reap(victims | self._seen_pids, timeout=3.0)
+
+    def _finish(self) -> None:
+        if self._process is not None:
+            if self._process.exitcode is None:
+                self._kill_tree()
+            self._process.join(1)
+            with contextlib.suppress(Exception):
+                self._process.close()
+            self._process = None  # it holds the Queue among its arguments
+        if self._queue is not None:
+            with contextlib.suppress(Exception):
+                self._queue.close()
+                self._queue.cancel_join_thread()
+            self._queue = None  # its semaphores are released now, not at interpreter exit
+        if self._seen_pids:
+            _reap(self._seen_pids, timeout=0.5)
+        if self._outcome is not None and self._rundir is not None:
+            self._outcome.log = _read_log(self._rundir / "run.log")
+        if self._rundir is not None:
+            shutil.rmtree(self._rundir, ignore_errors=True)
+
+
+def _read_log(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            file.seek(0, os.SEEK_END)
+            size = file.tell()
+            file.seek(max(0, size - LOG_LIMIT))
+            return file.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def shutdown() -> None:
+    """Release what runs left in this process: call once before the interpreter exits.
+
+    The spawn-context Queue needs multiprocessing's resource tracker, a child process that
+    would otherwise outlive this one (and, where init does not reap, stay as a zombie).
+    """
+    from multiprocessing import resource_tracker, util
+
+    with contextlib.suppress(Exception):
+        util._exit_function()  # noqa: SLF001 - run multiprocessing's own exit steps first
+    with contextlib.suppress(Exception):
+        resource_tracker._resource_tracker._stop()  # noqa: SLF001 - closes its pipe, reaps it
+
+
+def run(spec: RunSpec, listener: Listener | None = None) -> Outcome:
+    """Run ``spec`` to its end and return the outcome (used by the CLI and tests)."""
+    session = Session(spec, listener).start()
+    try:
+        outcome = session.wait()
+    except BaseException:
+        session.cancel()
+        session.wait(15)
+        raise
+    assert outcome is not None
+    return outcome

@@ -1,0 +1,271 @@
+"""Provides RunSpec, the validated description of one run, and the checks that guard it."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from workloads import pyinfo
+from workloads.catalog import WORKLOADS, Workload, target_workload
+
+BACKENDS = ("sequential", "threads", "thread-pool", "processes", "mp-pool", "process-pool")
+PROCESS_BACKENDS = ("processes", "mp-pool", "process-pool")
+POOL_BACKENDS = ("thread-pool", "mp-pool", "process-pool")
+MODES = ("map", "as-completed", "wait")
+MAX_WORKERS = 256
+MAX_TASKS = 1_000_000
+
+
+class SpecError(ValueError):
+    """A bad choice by the user, worded as one line that names the value and the choices."""
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    """The user's function, by module or file, loadable again in any worker."""
+
+    location: str
+    name: str
+    is_file: bool
+    cwd: str
+
+    @property
+    def label(self) -> str:
+        """As the user wrote it: ``module:function`` or ``path.py:function``."""
+        return f"{self.location}:{self.name}"
+
+    def module_name(self) -> str:
+        """The name the module is registered under, the same in every process."""
+        if not self.is_file:
+            return self.location
+        digest = hashlib.sha1(self.location.encode()).hexdigest()[:10]
+        return f"concviz_target_{Path(self.location).stem}_{digest}"
+
+    def load(self) -> Callable[[Any], Any]:
+        """Import the module and return the function; raises SpecError with the reason."""
+        module = self._import()
+        try:
+            function = getattr(module, self.name)
+        except AttributeError:
+            raise SpecError(f"--target {self.label}: {self.location} has no {self.name!r}") from None
+        if not callable(function):
+            raise SpecError(f"--target {self.label}: {self.name!r} is not callable")
+        return function  # type: ignore[no-any-return]
+
+    def _import(self) -> ModuleType:
+        if self.cwd not in sys.path:
+            sys.path.insert(0, self.cwd)
+        name = self.module_name()
+        if name in sys.modules:
+            return sys.modules[name]
+        try:
+            if not self.is_file:
+                return importlib.import_module(name)
+            spec = importlib.util.spec_from_file_location(name, self.location)
+            if spec is None or spec.loader is None:
+                raise SpecError(f"--target {self.label}: cannot load {self.location}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]
+                raise
+            return module
+        except SpecError:
+            raise
+        except BaseException as exc:  # the user's module may raise anything while importing
+            raise SpecError(
+                f"--target {self.label}: cannot import {self.location}: "
+                f"{type(exc).__name__}: {exc}".splitlines()[0]
+            ) from None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run, fully decided: nothing in it is left to a default chosen later."""
+
+    workload: str
+    backend: str
+    start_method: str | None
+    mode: str
+    workers: int
+    chunksize: int | None
+    tasks: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+    target: TargetRef | None = None
+    inputs: tuple[Any, ...] | None = None
+    stall_timeout: float = 5.0
+
+    @property
+    def uses_processes(self) -> bool:
+        """Whether the backend starts worker processes."""
+        return self.backend in PROCESS_BACKENDS
+
+    def with_backend(self, backend: str) -> RunSpec:
+        """The same run on another backend (validated: start method, workers)."""
+        start_method = self.start_method
+        if backend in PROCESS_BACKENDS and start_method is None:
+            start_method = pyinfo.default_start_method()
+        if backend not in PROCESS_BACKENDS:
+            start_method = None
+        return replace(self, backend=backend, start_method=start_method)
+
+    def resolve_workload(self) -> Workload:
+        """The workload object; for ``--target`` this imports the user's module."""
+        if self.target is not None:
+            return target_workload(self.target.load(), self.target.label, list(self.inputs or ()))
+        return WORKLOADS[self.workload]
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary of the choices, for traces and reports."""
+        return {
+            "workload": self.target.label if self.target else self.workload,
+            "backend": self.backend,
+            "start_method": self.start_method,
+            "mode": self.mode,
+            "workers": self.workers,
+            "chunksize": self.chunksize,
+            "tasks": self.tasks,
+            "params": dict(self.params),
+            "stall_timeout": self.stall_timeout,
+        }
+
+
+def _choice(what: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
+    if value not in choices:
+        raise SpecError(f"unknown {what} {value!r} (choose from: {', '.join(choices)})")
+    return value
+
+
+def parse_target(text: str, cwd: str | None = None) -> TargetRef:
+    """``module:function`` or ``path/to/file.py:function``; checked by loading it."""
+    cwd = cwd or os.getcwd()
+    location, sep, name = text.rpartition(":")
+    if not sep or not location or not name or not name.isidentifier():
+        raise SpecError(
+            f"--target {text!r}: expected module:function or path/to/file.py:function"
+        )
+    is_file = location.endswith(".py") or os.sep in location
+    if is_file:
+        path = Path(cwd, location).resolve()
+        if not path.is_file():
+            raise SpecError(f"--target {text}: no such file {location}")
+        location = str(path)
+    ref = TargetRef(location=location, name=name, is_file=is_file, cwd=cwd)
+    ref.load()
+    return ref
+
+
+def parse_inputs(text: str) -> tuple[Any, ...]:
+    """A JSON array; each element is one task's argument."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"--inputs is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(value, list):
+        raise SpecError(f"--inputs must be a JSON array, got {type(value).__name__}")
+    if not value:
+        raise SpecError("--inputs is an empty array: give at least one input")
+    return tuple(value)
+
+
+def build_spec(
+    *,
+    workload: str | None = None,
+    backend: str = "process-pool",
+    start_method: str | None = None,
+    mode: str = "map",
+    workers: int | None = None,
+    chunksize: int | None = None,
+    tasks: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    target: str | None = None,
+    inputs: str | None = None,
+    stall_timeout: float = 5.0,
+    cwd: str | None = None,
+) -> RunSpec:
+    """Validate the user's choices and fill in the defaults; raises SpecError."""
+    backend = _choice("backend", backend, BACKENDS)
+    mode = _choice("mode", mode, MODES)
+    if start_method is not None:
+        _choice("start method", start_method, pyinfo.START_METHODS)
+        available = pyinfo.available_start_methods()
+        if start_method not in available:
+            raise SpecError(
+                f"start method {start_method!r} is not available on this platform "
+                f"(choose from: {', '.join(available)})"
+            )
+    if backend in PROCESS_BACKENDS:
+        start_method = start_method or pyinfo.default_start_method()
+    else:
+        start_method = None
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise SpecError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
+    if chunksize is not None and chunksize <= 0:
+        raise SpecError(f"--chunksize must be at least 1, got {chunksize}")
+    if tasks is not None and not 1 <= tasks <= MAX_TASKS:
+        raise SpecError(f"--tasks must be between 1 and {MAX_TASKS:,}, got {tasks}")
+    if stall_timeout < 0:
+        raise SpecError(f"--stall-timeout must be 0 (off) or more seconds, got {stall_timeout:g}")
+    given = {k: v for k, v in (params or {}).items() if v is not None and v != []}
+
+    target_ref: TargetRef | None = None
+    input_values: tuple[Any, ...] | None = None
+    if target is not None:
+        if workload not in (None, "target"):
+            raise SpecError(f"--target replaces --workload; drop --workload {workload}")
+        if given:
+            raise SpecError(f"--{next(iter(given))} does not apply to --target")
+        target_ref = parse_target(target, cwd)
+        if inputs is None:
+            raise SpecError('--target needs --inputs, a JSON array such as \'[1, 2, 3]\'')
+        input_values = parse_inputs(inputs)
+        name = "target"
+        default_tasks = len(input_values)
+        resolved: dict[str, Any] = {}
+    else:
+        if inputs is not None:
+            raise SpecError("--inputs goes with --target module:function")
+        name = _choice("workload", workload or "sum-squares", list(WORKLOADS))
+        chosen = WORKLOADS[name]
+        accepted = {p.name: p for p in chosen.params}
+        resolved = chosen.defaults()
+        for key, value in given.items():
+            param = accepted.get(key)
+            if param is None:
+                takes = ", ".join(f"--{p}" for p in accepted) or "no parameters"
+                raise SpecError(f"--{key} does not apply to {name} (it takes: {takes})")
+            problem = param.check(value)
+            if problem:
+                raise SpecError(problem)
+            resolved[key] = value
+        default_tasks = chosen.default_tasks
+        if name == "download" and resolved.get("url") and tasks is None:
+            default_tasks = len(resolved["url"])
+
+    count = tasks if tasks is not None else default_tasks
+    if workers is None:
+        workers = pyinfo.usable_cpus()
+    return RunSpec(
+        workload=name,
+        backend=backend,
+        start_method=start_method,
+        mode=mode,
+        workers=workers,
+        chunksize=chunksize,
+        tasks=count,
+        params=resolved,
+        target=target_ref,
+        inputs=input_values,
+        stall_timeout=stall_timeout,
+    )

@@ -1,0 +1,283 @@
+"""Provides the supervisor: the clean process that runs one backend and streams its events.
+
+The parent starts it with spawn. It owns a Unix socket that every worker process connects to
+(one connection each: kill-safe, no shared lock) and is the only writer of the one
+multiprocessing Queue that carries events to the parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from workloads import backends, events, probe, pyinfo
+from workloads.spec import RunSpec, SpecError
+
+FORWARD_INTERVAL_S = 0.02
+EXITCODE_GRACE_NS = 1_000_000_000
+
+
+class Pump:
+    """Reads every worker connection and forwards batches to the parent, unpickled only once.
+
+    Runs in a thread of the supervisor. The supervisor's own events (submissions, results,
+    worker exits, run start and end) go through ``emit`` and leave in the same stream.
+    """
+
+    def __init__(
+        self,
+        server: socket.socket,
+        put: Callable[[object], None],
+        handles: Callable[[], Iterable[BaseProcess]] = lambda: (),
+    ) -> None:
+        self._server = server
+        self._put = put
+        self.handles = handles
+        self._lock = threading.Lock()
+        self._outbox: list[events.Event] = []
+        self._conns: dict[multiprocessing.connection.Connection, int | None] = {}
+        self._down: dict[int, int] = {}  # pid -> time its connection ended
+        self._known: dict[int, BaseProcess] = {}
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="concviz-pump", daemon=True)
+        self.forwarded_batches = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def emit(self, event: events.Event) -> None:
+        """Queue a supervisor event; it leaves within ``FORWARD_INTERVAL_S``."""
+        with self._lock:
+            self._outbox.append(event)
+
+    def finish(self, timeout: float) -> None:
+        """Read until every connection has ended (or ``timeout``), then send what is left."""
+        self._stopping.set()
+        self._thread.join(timeout + 1)
+
+    def _run(self) -> None:
+        deadline: float | None = None
+        while True:
+            if self._stopping.is_set() and deadline is None:
+                deadline = time.monotonic() + 3.0
+            ready = multiprocessing.connection.wait(
+                [self._server, *self._conns], timeout=FORWARD_INTERVAL_S
+            )
+            for obj in ready:
+                if obj is self._server:
+                    self._accept()
+                else:
+                    self._read(obj)  # type: ignore[arg-type]
+            self._flush_outbox()
+            self._report_exits()
+            if deadline is not None:
+                quiet = not self._conns and not self._pending_connection()
+                if (quiet and not self._down) or time.monotonic() > deadline:
+                    break
+        for conn in list(self._conns):
+            conn.close()
+        self._report_exits(final=True)
+        self._flush_outbox()
+
+    def _pending_connection(self) -> bool:
+        return bool(multiprocessing.connection.wait([self._server], timeout=0))
+
+    def _accept(self) -> None:
+        try:
+            sock, _ = self._server.accept()
+        except OSError:
+            return
+        conn = multiprocessing.connection.Connection(sock.detach())
+        self._conns[conn] = None
+
+    def _read(self, conn: multiprocessing.connection.Connection) -> None:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            pid = self._conns.pop(conn)
+            conn.close()
+            if pid is not None and pid != os.getpid():
+                self._down[pid] = time.perf_counter_ns()
+            return
+        pid = self._conns[conn]
+        if pid is None:  # the first message on a connection names the worker
+            hello = pickle.loads(data)
+            self._conns[conn] = int(hello[1])
+            self._learn_handles()
+            return
+        self._put(data)
+        self.forwarded_batches += 1
+
+    def _learn_handles(self) -> None:
+        with contextlib.suppress(Exception):  # a pool may be resizing its list right now
+            for proc in self.handles():
+                if proc.pid is not None:
+                    self._known[proc.pid] = proc
+
+    def _report_exits(self, final: bool = False) -> None:
+        if not self._down:
+            return
+        now = time.perf_counter_ns()
+        for pid, t in list(self._down.items()):
+            proc = self._known.get(pid)
+            code = proc.exitcode if proc is not None else None
+            if code is None and not final and now - t < EXITCODE_GRACE_NS:
+                continue
+            del self._down[pid]
+            self.emit(events.worker_down(pid, t, code))
+
+    def _flush_outbox(self) -> None:
+        with self._lock:
+            if not self._outbox:
+                return
+            batch, self._outbox = self._outbox, []
+        self._put(batch)
+
+
+def _redirect_stdio(log_path: Path) -> None:
+    # Anything a worker prints would paint over the parent's screen: send it to the run log.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
+def _kill_descendants() -> None:
+    try:
+        import psutil
+
+        me = psutil.Process()
+        children = me.children(recursive=True)
+    except Exception:
+        return
+    for child in children:
+        with contextlib.suppress(Exception):
+            child.kill()
+
+
+def _die(signum: int, frame: Any) -> None:
+    _kill_descendants()
+    os._exit(128 + signum)
+
+
+def _exit_when_parent_dies() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        _kill_descendants()
+        os._exit(70)
+
+    threading.Thread(target=watch, name="concviz-parent-watch", daemon=True).start()
+
+
+def _stop_helpers() -> None:
+    """End the forkserver this supervisor started (and a resource tracker, if it started one).
+
+    A spawned supervisor normally shares the parent's resource tracker; that one is the
+    parent's to stop, and closing our copy of its pipe early would start a second tracker.
+    """
+    from multiprocessing import forkserver, resource_tracker
+
+    with contextlib.suppress(Exception):
+        forkserver._forkserver._stop()  # noqa: SLF001 - closes its pipe and waits for it
+    tracker = resource_tracker._resource_tracker  # noqa: SLF001
+    if getattr(tracker, "_pid", None) is not None:
+        with contextlib.suppress(Exception):
+            tracker._stop()  # noqa: SLF001
+
+
+def run(spec: RunSpec, put: Callable[[object], None], rundir: Path) -> None:
+    """Run ``spec`` in this process, sending events through ``put``."""
+    sock_path = str(rundir / "events.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(sock_path)
+    server.listen(256)
+    pump = Pump(server, put)
+    pump.start()
+    final: events.Event | None = None
+    try:
+        begin, end, detail = _run_backend(spec, pump, sock_path, rundir)
+        final = events.run_finished(time.perf_counter_ns(), begin, end, detail)
+    except BaseException as exc:  # noqa: BLE001 - every failure reaches the parent as one line
+        if isinstance(exc, SpecError):
+            message = str(exc)
+        else:
+            message = probe.error_text(exc)
+            traceback.print_exc()  # into the run log, for whoever reads it
+        final = events.run_failed(time.perf_counter_ns(), message)
+    finally:
+        probe.close()
+        # Every worker's last batch is forwarded before the run's final event.
+        pump.finish(timeout=3.0)
+        server.close()
+        _stop_helpers()
+        put([final])
+
+
+def _run_backend(
+    spec: RunSpec, pump: Pump, address: str, rundir: Path
+) -> tuple[int, int, dict[str, Any]]:
+    workload = spec.resolve_workload()
+    lane_kind = backends.lane_kind(spec.backend)
+    probe.configure(address, lane_kind, spec.start_method)
+    target: Any = spec.target if spec.target is not None else workload.function
+    with workload.prepare(spec.params, spec.tasks, rundir) as inputs:
+        info = {
+            "version": events.VERSION,
+            "spec": spec.describe(),
+            "note": list(workload.note),
+            "tasks": len(inputs),
+            "inputs": [probe.short_repr(value) for value in inputs],
+            "python": pyinfo.python_facts(),
+            "supervisor_pid": os.getpid(),
+            "lane_kind": lane_kind,
+        }
+        pump.emit(events.run_started(time.perf_counter_ns(), info))
+        drive = backends.Drive(
+            spec=spec,
+            items=list(backends.iter_items(target, inputs)),
+            emit=pump.emit,
+            address=address,
+            fresh_worker_per_task=workload.fresh_worker_per_task,
+        )
+        pump.handles = lambda: drive.handles()
+        begin = time.perf_counter_ns()
+        backends.DRIVERS[spec.backend](drive)
+        end = time.perf_counter_ns()
+        probe.close()
+    return begin, end, drive.detail
+
+
+def main(spec: RunSpec, out: Any, rundir: str) -> None:
+    """Entry point of the supervisor process (started with spawn by the parent)."""
+    path = Path(rundir)
+    _redirect_stdio(path / "run.log")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _die)
+    signal.signal(signal.SIGHUP, _die)
+    _exit_when_parent_dies()
+    try:
+        run(spec, out.put, path)
+    finally:
+        out.close()
+        out.join_thread()
+        sys.stdout.flush()
