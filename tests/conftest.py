@@ -72,5 +72,3 @@ def cli_env() -> dict[str, str]:
     env.pop("FORCE_COLOR", None)
     env["COLUMNS"] = "100"
     return env
-
-

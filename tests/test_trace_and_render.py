@@ -109,4 +109,4 @@ def test_chrome_trace_spans_and_names() -> None:
     # spans of one lane never overlap
     for lane in {(e["pid"], e["tid"]) for e in spans}:
         mine = sorted((e["ts"], e["ts"] + e["dur"]) for e in spans if (e["pid"], e["tid"]) == lane)
-        assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:]))
+        assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:], strict=False))

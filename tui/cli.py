@@ -42,23 +42,40 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("what to run")
-    group.add_argument("-w", "--workload", help="a workload from `concviz list` (default sum-squares)")
-    group.add_argument("-b", "--backend", default="process-pool", help="one of: " + ", ".join(BACKEND_NAMES))
+    group.add_argument(
+        "-w", "--workload", help="a workload from `concviz list` (default sum-squares)"
+    )
+    group.add_argument(
+        "-b", "--backend", default="process-pool", help="one of: " + ", ".join(BACKEND_NAMES)
+    )
     group.add_argument("--start-method", help="fork, spawn or forkserver (default: this Python's)")
     group.add_argument("--mode", default="map", help="map, as-completed or wait (default map)")
-    group.add_argument("--workers", type=int, help="pool size (default: the CPUs this process may use)")
-    group.add_argument("--chunksize", type=int, help="tasks per hand-over in map (default: the library's)")
+    group.add_argument(
+        "--workers", type=int, help="pool size (default: the CPUs this process may use)"
+    )
+    group.add_argument(
+        "--chunksize", type=int, help="tasks per hand-over in map (default: the library's)"
+    )
     group.add_argument("--tasks", type=int, help="number of tasks (default: the workload's)")
     group.add_argument(
-        "--stall-timeout", type=float, default=5.0, help="seconds without progress before a run is stalled (0: never)"
+        "--stall-timeout",
+        type=float,
+        default=5.0,
+        help="seconds without progress before a run is stalled (0: never)",
     )
-    group.add_argument("--target", help="your function: module:function or path/to/file.py:function")
+    group.add_argument(
+        "--target", help="your function: module:function or path/to/file.py:function"
+    )
     group.add_argument("--inputs", help="JSON array of arguments for --target, one per task")
     params = parser.add_argument_group("workload parameters")
-    params.add_argument("--size", type=int, help="sum-squares: N of range(N) · download: bytes per page")
+    params.add_argument(
+        "--size", type=int, help="sum-squares: N of range(N) · download: bytes per page"
+    )
     params.add_argument("--scale", type=float, help="sleep, download: seconds per unit of delay")
     params.add_argument("--seed", type=int, help="sleep, download: random seed for the delays")
-    params.add_argument("--url", action="append", help="download: fetch this URL instead (repeatable)")
+    params.add_argument(
+        "--url", action="append", help="download: fetch this URL instead (repeatable)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,16 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     run = commands.add_parser(
-        "run", help="run one workload on one backend and print a summary",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run",
+        help="run one workload on one backend and print a summary",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_options(run)
     output = run.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print a JSON object instead")
     output.add_argument("--trace", metavar="FILE", help="write a Chrome trace (Perfetto opens it)")
     compare = commands.add_parser(
-        "compare", help="run a workload on every backend after a sequential baseline",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "compare",
+        help="run a workload on every backend after a sequential baseline",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_options(compare)
     compare.add_argument("--backends", help="comma-separated backends (default: all available)")
@@ -114,14 +135,14 @@ def _spec_from(args: argparse.Namespace) -> Any:
     )
 
 
-class _Interrupted(Exception):
+class _SignalError(Exception):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:
-    raise _Interrupted(signum)
+    raise _SignalError(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,8 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(spec, args)
         return _compare(spec, backends, args)
-    except (KeyboardInterrupt, _Interrupted) as exc:
-        signum = exc.signum if isinstance(exc, _Interrupted) else signal.SIGINT
+    except (KeyboardInterrupt, _SignalError) as exc:
+        signum = exc.signum if isinstance(exc, _SignalError) else signal.SIGINT
         sys.stderr.write("concviz: interrupted; the run's processes were stopped\n")
         return EXIT_INTERRUPTED if signum == signal.SIGINT else 128 + signum
     finally:

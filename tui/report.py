@@ -35,8 +35,13 @@ def _title(spec: RunSpec, detail: dict[str, Any]) -> str:
         parts.append(spec.start_method)
     if spec.backend != "sequential":
         parts.append(spec.mode)
-    workers = detail.get("workers", spec.workers)
-    parts.append(f"{workers} worker{'s' if workers != 1 else ''}")
+    if spec.backend == "threads":
+        parts.append("a thread per task")
+    elif spec.backend == "processes":
+        parts.append("a process per task")
+    elif spec.backend != "sequential":
+        workers = detail.get("workers", spec.workers)
+        parts.append(f"{workers} worker{'s' if workers != 1 else ''}")
     if "chunksize" in detail and detail["chunksize"] is not None:
         parts.append(f"chunksize {detail['chunksize']}")
     name = spec.target.label if spec.target else spec.workload
@@ -82,8 +87,14 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         console.print(Text(outcome.message, style="bold red"))
     for stuck in outcome.stuck:
         console.print(
-            Text(f"  stuck: task {stuck.task} on {stuck.label} for {stuck.running_s:.1f} s", style="yellow")
+            Text(
+                f"  stuck: task {stuck.task} on {stuck.label} for {stuck.running_s:.1f} s",
+                style="yellow",
+            )
         )
+    if outcome.alive:
+        shown = ", ".join(f"pid {p.pid} ({p.status})" for p in outcome.alive[:8])
+        console.print(Text(f"  still alive when stopped: {shown}", style="yellow"))
     if outcome.pending:
         console.print(Text(f"  {outcome.pending} task(s) never started", style="yellow"))
     if trace.lanes:
@@ -116,7 +127,9 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         for line_text in note:
             console.print(Text(line_text, style="italic"))
     if trace_path:
-        console.print(Text(f"trace written to {trace_path} (open it in https://ui.perfetto.dev)", style="dim"))
+        console.print(
+            Text(f"trace written to {trace_path} (open it in https://ui.perfetto.dev)", style="dim")
+        )
 
 
 def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
@@ -170,6 +183,7 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
         ],
         "received_order": list(trace.recv_order),
         "stuck": [vars(s) for s in outcome.stuck],
+        "alive": [vars(p) for p in outcome.alive],
         "params": dict(spec.params),
         "python": {
             "version": python["version"],
@@ -187,7 +201,10 @@ def compare_progress() -> Callable[[CompareResult], None]:
 
     def show(result: CompareResult) -> None:
         console.print(
-            Text(f"  {result.backend:<13} {result.stats.wall_s:7.3f} s  {result.outcome.status}", style="dim")
+            Text(
+                f"  {result.backend:<13} {result.stats.wall_s:7.3f} s  {result.outcome.status}",
+                style="dim",
+            )
         )
 
     return show
@@ -197,12 +214,20 @@ def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
     """The race: wall time bar, speedup, efficiency and a reading per backend."""
     console = _console()
     name = spec.target.label if spec.target else spec.workload
-    console.print(Text(f"{name}: {spec.tasks} tasks · {pyinfo.usable_cpus()} usable cores", style="bold"))
+    console.print(
+        Text(f"{name}: {spec.tasks} tasks · {pyinfo.usable_cpus()} usable cores", style="bold")
+    )
     longest = max((r.stats.wall_s for r in results), default=0.0) or 1.0
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column, justify in (
-        ("backend", "left"), ("start", "left"), ("wall s", "right"), ("", "left"),
-        ("speedup", "right"), ("efficiency", "right"), ("CPU par.", "right"), ("status", "left"),
+        ("backend", "left"),
+        ("start", "left"),
+        ("wall s", "right"),
+        ("", "left"),
+        ("speedup", "right"),
+        ("efficiency", "right"),
+        ("CPU par.", "right"),
+        ("status", "left"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in results:
@@ -291,15 +316,21 @@ def print_listing(as_json: bool = False) -> None:
         print(json.dumps(data, indent=2))
         return
     console = _console()
-    table = Table(title="workloads", box=None, header_style="bold", title_justify="left", pad_edge=False)
+    table = Table(
+        title="workloads", box=None, header_style="bold", title_justify="left", pad_edge=False
+    )
     table.add_column("name")
     table.add_column("what")
     table.add_column("tasks", justify="right")
     for w in catalog.WORKLOADS.values():
-        table.add_row(w.name, f"{w.summary}\n[dim]{w.note[0]}\n{w.note[1]}[/]", str(w.default_tasks))
+        table.add_row(
+            w.name, f"{w.summary}\n[dim]{w.note[0]}\n{w.note[1]}[/]", str(w.default_tasks)
+        )
     console.print(table)
     console.print()
-    backends = Table(title="backends", box=None, header_style="bold", title_justify="left", pad_edge=False)
+    backends = Table(
+        title="backends", box=None, header_style="bold", title_justify="left", pad_edge=False
+    )
     backends.add_column("name")
     backends.add_column("available")
     for b in data["backends"]:

@@ -72,7 +72,7 @@ def _threads(d: Drive) -> None:
             done.put(item[0])
 
     threads = [threading.Thread(target=body, args=(item,), daemon=True) for item in d.items]
-    for thread, item in zip(threads, d.items):
+    for thread, item in zip(threads, d.items, strict=True):
         d.submitted(item[0])
         thread.start()
     if d.spec.mode == "as-completed":
@@ -97,7 +97,7 @@ def _futures(d: Drive, executor: cf.Executor, chunksize: int) -> None:
         for item in d.items:
             d.submitted(item[0])
         results = executor.map(probe.run_task, d.items, chunksize=chunksize)
-        for item, result in zip(d.items, results):
+        for item, result in zip(d.items, results, strict=True):
             d.received(item[0], result)
         return
     futures: dict[cf.Future[Any], int] = {}
@@ -150,7 +150,7 @@ def _processes(d: Drive) -> None:
         by_sentinel = {proc.sentinel: task for task, proc in procs.items()}
         while by_sentinel:
             for sentinel in multiprocessing.connection.wait(list(by_sentinel)):
-                task = by_sentinel.pop(sentinel)  # type: ignore[call-overload]
+                task = by_sentinel.pop(sentinel)  # type: ignore[arg-type]
                 procs[task].join()
                 d.received(task, None)
     else:
@@ -166,7 +166,7 @@ def _processes(d: Drive) -> None:
 def _mp_pool(d: Drive) -> None:
     ctx = _context(d)
     d.detail["workers"] = d.spec.workers
-    pool = ctx.Pool(  # type: ignore[attr-defined]
+    pool = ctx.Pool(
         d.spec.workers,
         initializer=probe.init_worker,
         initargs=(d.address, d.spec.start_method),
@@ -176,7 +176,8 @@ def _mp_pool(d: Drive) -> None:
     seen: dict[int, BaseProcess] = {}
 
     def handles() -> list[BaseProcess]:
-        for proc in list(pool._pool):  # noqa: SLF001 - the only handle on Pool's workers
+        workers = getattr(pool, "_pool", [])  # the only handle on Pool's workers
+        for proc in list(workers):
             if proc.pid is not None:
                 seen[proc.pid] = proc
         return list(seen.values())
@@ -195,7 +196,7 @@ def _mp_pool(d: Drive) -> None:
             for item in d.items:
                 d.submitted(item[0])
             results = pool.map(probe.run_task, d.items, chunksize)
-            for item, result in zip(d.items, results):
+            for item, result in zip(d.items, results, strict=True):
                 d.received(item[0], result)
         elif mode == "as-completed":
             chunksize = d.spec.chunksize or 1

@@ -80,8 +80,7 @@ def _download(params: Mapping[str, Any], count: int, rundir: Path) -> Iterator[I
     rng = random.Random(params["seed"])
     with LatencyServer() as server:
         yield [
-            server.url(i, rng.randint(1, 5) * params["scale"], params["size"])
-            for i in range(count)
+            server.url(i, rng.randint(1, 5) * params["scale"], params["size"]) for i in range(count)
         ]
 
 
@@ -222,7 +221,7 @@ WORKLOADS: dict[str, Workload] = {
                 "Watch: with fork a child stops mid-task and the run stalls; spawn finishes.",
                 "Why: fork copies a lock the parent's logging thread held; no one releases it.",
             ),
-            default_tasks=40,
+            default_tasks=60,
             prepare=_logging_thread,
             fresh_worker_per_task=True,
         ),

@@ -31,7 +31,9 @@ def parse_backends(text: str | None, spec: RunSpec) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     for name in names:
         if name not in BACKENDS:
-            raise SpecError(f"unknown backend {name!r} in --backends (choose from: {', '.join(BACKENDS)})")
+            raise SpecError(
+                f"unknown backend {name!r} in --backends (choose from: {', '.join(BACKENDS)})"
+            )
     if not names:
         raise SpecError(f"--backends is empty (choose from: {', '.join(BACKENDS)})")
     return list(dict.fromkeys(names))
@@ -54,9 +56,7 @@ def reading(backend: str, stats: RunStats, speedup: float, cpu_bound: bool, core
     if backend in PROCESS_BACKENDS and speedup < 0.9:
         return "slower than sequential: starting processes and pickling cost more than the tasks"
     if backend in PROCESS_BACKENDS and cpu_bound and stats.cpu_parallelism >= 1.3:
-        return (
-            f"{stats.cpu_parallelism:.1f} of {cores} cores busy: each process has its own GIL"
-        )
+        return f"{stats.cpu_parallelism:.1f} of {cores} cores busy: each process has its own GIL"
     if speedup >= 1.3:
         return f"{speedup:.1f}× faster: the tasks overlap"
     return "about as fast as sequential: too little work to share, or one long task"

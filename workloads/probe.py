@@ -7,6 +7,7 @@ death shows as end-of-file, and nothing already sent is lost.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -102,10 +103,8 @@ class Sink:
             self._send_locked()
             self._closed = True
             self._wake.set()
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.close()
-            except OSError:
-                pass
 
     def _send_locked(self) -> None:
         self._last_send = time.perf_counter_ns()
@@ -217,7 +216,9 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
     if sink is not None and not getattr(_State.announced, "done", False):
         _State.announced.done = True
         sink.emit(
-            events.worker_up(pid, tid, time.perf_counter_ns(), _State.lane_kind, _State.start_method)
+            events.worker_up(
+                pid, tid, time.perf_counter_ns(), _State.lane_kind, _State.start_method
+            )
         )
     function = _resolve(target)
     if sink is not None:
@@ -235,7 +236,9 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
     cpu = time.thread_time_ns() - cpu0
     t1 = time.perf_counter_ns()
     if sink is not None:
-        sink.emit(events.task_finished(task, pid, tid, t1, cpu, events.OK, short_repr(result), None))
+        sink.emit(
+            events.task_finished(task, pid, tid, t1, cpu, events.OK, short_repr(result), None)
+        )
     return result
 
 

@@ -51,6 +51,15 @@ class StuckTask:
 
 
 @dataclass
+class LiveProcess:
+    """A process of the run that was still there when the run was ended."""
+
+    pid: int
+    status: str
+    label: str
+
+
+@dataclass
 class Outcome:
     """How a run ended, and what it left to read."""
 
@@ -58,6 +67,7 @@ class Outcome:
     trace: Trace
     message: str = ""
     stuck: list[StuckTask] = field(default_factory=list)
+    alive: list[LiveProcess] = field(default_factory=list)
     pending: int = 0
     log: str = ""
 
@@ -240,14 +250,35 @@ class Session:
         for task in running:
             lane = self.trace.lanes[self.trace.lane[task]]
             stuck.append(
-                StuckTask(task, lane.pid, lane.tid, lane.label, (now - self.trace.start[task]) / 1e9)
+                StuckTask(
+                    task, lane.pid, lane.tid, lane.label, (now - self.trace.start[task]) / 1e9
+                )
             )
         pending = self.trace.with_status(events.PENDING)
+        alive = self._live_processes()
         self._kill_tree()
         self.trace.mark(running, task_status)
         self.trace.mark(pending, events.CANCELLED if status != FAILED else task_status)
         self.trace.finished = True
-        return Outcome(status, self.trace, message, stuck=stuck, pending=len(pending))
+        return Outcome(status, self.trace, message, stuck=stuck, alive=alive, pending=len(pending))
+
+    def _live_processes(self) -> list[LiveProcess]:
+        """The run's worker processes still alive, and what state they are in."""
+        if self._process is None or self._process.pid is None:
+            return []
+        labels = {lane.pid: lane.label for lane in self.trace.lanes}
+        found = []
+        try:
+            children = psutil.Process(self._process.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+        for child in children:
+            try:
+                state = child.status()
+            except psutil.Error:
+                continue
+            found.append(LiveProcess(child.pid, state, labels.get(child.pid, "worker process")))
+        return found
 
     def _kill_tree(self) -> None:
         """SIGKILL the supervisor and every descendant, then reap them all."""
@@ -312,9 +343,9 @@ def shutdown() -> None:
     from multiprocessing import resource_tracker, util
 
     with contextlib.suppress(Exception):
-        util._exit_function()  # noqa: SLF001 - run multiprocessing's own exit steps first
+        util._exit_function()  # type: ignore[attr-defined]  # multiprocessing's own exit steps
     with contextlib.suppress(Exception):
-        resource_tracker._resource_tracker._stop()  # noqa: SLF001 - closes its pipe, reaps it
+        resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]  # reaps it
 
 
 def run(spec: RunSpec, listener: Listener | None = None) -> Outcome:

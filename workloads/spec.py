@@ -56,7 +56,9 @@ class TargetRef:
         try:
             function = getattr(module, self.name)
         except AttributeError:
-            raise SpecError(f"--target {self.label}: {self.location} has no {self.name!r}") from None
+            raise SpecError(
+                f"--target {self.label}: {self.location} has no {self.name!r}"
+            ) from None
         if not callable(function):
             raise SpecError(f"--target {self.label}: {self.name!r} is not callable")
         return function  # type: ignore[no-any-return]
@@ -152,9 +154,7 @@ def parse_target(text: str, cwd: str | None = None) -> TargetRef:
     cwd = cwd or os.getcwd()
     location, sep, name = text.rpartition(":")
     if not sep or not location or not name or not name.isidentifier():
-        raise SpecError(
-            f"--target {text!r}: expected module:function or path/to/file.py:function"
-        )
+        raise SpecError(f"--target {text!r}: expected module:function or path/to/file.py:function")
     is_file = location.endswith(".py") or os.sep in location
     if is_file:
         path = Path(cwd, location).resolve()
@@ -228,7 +228,7 @@ def build_spec(
             raise SpecError(f"--{next(iter(given))} does not apply to --target")
         target_ref = parse_target(target, cwd)
         if inputs is None:
-            raise SpecError('--target needs --inputs, a JSON array such as \'[1, 2, 3]\'')
+            raise SpecError("--target needs --inputs, a JSON array such as '[1, 2, 3]'")
         input_values = parse_inputs(inputs)
         name = "target"
         default_tasks = len(input_values)

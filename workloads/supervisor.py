@@ -198,11 +198,11 @@ def _stop_helpers() -> None:
     from multiprocessing import forkserver, resource_tracker
 
     with contextlib.suppress(Exception):
-        forkserver._forkserver._stop()  # noqa: SLF001 - closes its pipe and waits for it
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]  # closes its pipe, reaps it
     tracker = resource_tracker._resource_tracker  # noqa: SLF001
     if getattr(tracker, "_pid", None) is not None:
         with contextlib.suppress(Exception):
-            tracker._stop()  # noqa: SLF001
+            tracker._stop()  # type: ignore[attr-defined]
 
 
 def run(spec: RunSpec, put: Callable[[object], None], rundir: Path) -> None:

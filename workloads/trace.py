@@ -343,6 +343,9 @@ class Trace:
             ok=counts[events.OK],
             errors=counts[events.ERROR],
             crashed=counts[events.CRASHED],
-            unfinished=self.count - counts[events.OK] - counts[events.ERROR] - counts[events.CRASHED],
+            unfinished=self.count
+            - counts[events.OK]
+            - counts[events.ERROR]
+            - counts[events.CRASHED],
             lanes=lanes,
         )

@@ -74,7 +74,9 @@ def lane_spans(trace: Trace, lane_id: int, now_ns: int) -> list[Span]:
     return out
 
 
-def render_lane(spans: Iterable[Span], begin: int, end: int, width: int) -> list[tuple[str, str | None]]:
+def render_lane(
+    spans: Iterable[Span], begin: int, end: int, width: int
+) -> list[tuple[str, str | None]]:
     """Glyph runs for one lane over ``[begin, end)`` in ``width`` cells: (text, style or None)."""
     if width <= 0:
         return []
@@ -106,7 +108,7 @@ def render_lane(spans: Iterable[Span], begin: int, end: int, width: int) -> list
             else:
                 glyphs[cell] = fill if covered >= 0.5 else "▏"
     runs: list[tuple[str, str | None]] = []
-    for glyph, style in zip(glyphs, styles):
+    for glyph, style in zip(glyphs, styles, strict=True):
         if runs and runs[-1][1] == style:
             runs[-1] = (runs[-1][0] + glyph, style)
         else:
