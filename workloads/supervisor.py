@@ -81,8 +81,9 @@ class Pump:
                     self._accept()
                 else:
                     self._read(obj)  # type: ignore[arg-type]
+            # While finishing, the backend has joined its workers: exit codes are known.
+            self._report_exits(final=deadline is not None)
             self._flush_outbox()
-            self._report_exits()
             if deadline is not None:
                 quiet = not self._conns and not self._pending_connection()
                 if (quiet and not self._down) or time.monotonic() > deadline:
@@ -104,6 +105,13 @@ class Pump:
         self._conns[conn] = None
 
     def _read(self, conn: multiprocessing.connection.Connection) -> None:
+        # Take every message already waiting: one wait() per message would cap throughput.
+        for _ in range(64):
+            if not self._read_one(conn) or not conn.poll(0):
+                return
+
+    def _read_one(self, conn: multiprocessing.connection.Connection) -> bool:
+        """Read one message; False once the connection has ended."""
         try:
             data = conn.recv_bytes()
         except (EOFError, OSError):
@@ -111,15 +119,16 @@ class Pump:
             conn.close()
             if pid is not None and pid != os.getpid():
                 self._down[pid] = time.perf_counter_ns()
-            return
+            return False
         pid = self._conns[conn]
         if pid is None:  # the first message on a connection names the worker
             hello = pickle.loads(data)
             self._conns[conn] = int(hello[1])
             self._learn_handles()
-            return
+            return True
         self._put(data)
         self.forwarded_batches += 1
+        return True
 
     def _learn_handles(self) -> None:
         with contextlib.suppress(Exception):  # a pool may be resizing its list right now

@@ -249,9 +249,10 @@ class Trace:
                         lane.down_ns = t
                         lane.exitcode = code
             elif kind == events.RUN_STARTED:
-                self.info = event[2]
+                # The inputs move into a column; the info keeps everything else.
+                self.info = {k: v for k, v in event[2].items() if k != "inputs"}
                 self.resize(int(self.info.get("tasks", 0)))
-                for task, text in enumerate(self.info.get("inputs", ())):
+                for task, text in enumerate(event[2].get("inputs", ())):
                     self.inputs[task] = text
             elif kind == events.RUN_FINISHED:
                 _, _, self.begin_ns, self.end_ns, self.detail = event

@@ -1,0 +1,146 @@
+"""Event channel throughput: events per second the parent drains from 2 busy producers.
+
+concviz path: 2 worker processes emit through the probe's batched Sink over their own
+connections into a supervisor's Pump, which forwards them over one multiprocessing Queue to
+the parent; the parent unpickles every batch into event tuples. Baseline: the same producers
+calling Queue.put once per event on one shared Queue. Target: >= 1,000,000 events/s.
+
+    python bench/event_channel.py [--events 1000000] [--baseline-events 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import pickle
+import queue
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workloads import events, probe  # noqa: E402
+from workloads.supervisor import Pump  # noqa: E402
+
+
+def produce_batched(address: str, count: int, start: float) -> None:
+    sink = probe.Sink(address)
+    while time.time() < start:
+        time.sleep(0.001)
+    emit = sink.emit
+    finished = events.task_finished
+    ok = events.OK
+    for task in range(count):  # distinct events, as real tasks produce
+        emit(finished(task, 1234, 1234, 123456789 + task, 1000 + task, ok, str(task), None))
+    sink.close()
+
+
+def supervise(out: multiprocessing.queues.Queue, per_worker: int, workers: int) -> None:
+    folder = tempfile.mkdtemp()
+    address = str(Path(folder, "events.sock"))
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(address)
+    server.listen(16)
+    pump = Pump(server, out.put)
+    pump.start()
+    ctx = multiprocessing.get_context("spawn")
+    start = time.time() + 1.0  # both producers begin together
+    procs = [
+        ctx.Process(target=produce_batched, args=(address, per_worker, start))
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    pump.finish(timeout=5)
+    out.put("done")
+    out.close()
+    out.join_thread()
+
+
+def produce_direct(out: multiprocessing.queues.Queue, count: int, start: float) -> None:
+    while time.time() < start:
+        time.sleep(0.001)
+    finished = events.task_finished
+    for task in range(count):
+        out.put(
+            finished(task, 1234, 1234, 123456789 + task, 1000 + task, events.OK, str(task), None)
+        )
+    out.put("done")
+    out.close()
+    out.join_thread()
+
+
+def drain(out: multiprocessing.queues.Queue, producers_done: int) -> tuple[int, float]:
+    """Events drained, and the time from the first item to the last task event."""
+    count = 0
+    first = None
+    last = 0.0
+    done = 0
+    while done < producers_done:
+        item = out.get()
+        if first is None:
+            first = time.perf_counter()
+        if item == "done":
+            done += 1
+        else:
+            if isinstance(item, bytes):
+                batch = pickle.loads(item)
+            elif isinstance(item, list):
+                batch = item
+            else:
+                batch = [item]
+            tasks = sum(1 for event in batch if event[0] == events.TASK_FINISHED)
+            if tasks:
+                count += tasks
+                last = time.perf_counter()
+    assert first is not None
+    return count, last - first
+
+
+def run_batched(total: int) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=supervise, args=(out, total // 2, 2))
+    proc.start()
+    count, seconds = drain(out, 1)
+    proc.join()
+    assert count == total, (count, total)
+    return count / seconds
+
+
+def run_direct(total: int) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    start = time.time() + 1.0
+    procs = [ctx.Process(target=produce_direct, args=(out, total // 2, start)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    count, seconds = drain(out, 2)
+    for proc in procs:
+        proc.join()
+    assert count == total, (count, total)
+    return count / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--baseline-events", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    for round_ in range(args.rounds):
+        batched = run_batched(args.events)
+        direct = run_direct(args.baseline_events)
+        print(
+            f"round {round_ + 1}: batched sink→pump→Queue {batched:,.0f} events/s · "
+            f"one Queue.put per event {direct:,.0f} events/s · ×{batched / direct:.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
