@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import pickle
-import queue
 import socket
 import sys
 import tempfile

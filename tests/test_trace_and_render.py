@@ -61,26 +61,56 @@ def test_statistics_are_busy_and_cpu_time_over_wall_time() -> None:
     assert lane.tasks == 2 and round(lane.busy_share, 2) == 0.5
 
 
+def one_lane_trace(*tasks: tuple[int, int, int, int]) -> Trace:
+    """A finished run with every task (start ms, end ms, cpu ms, status) on one lane."""
+    trace = Trace()
+    batch: list[events.Event] = [events.run_started(0, {"tasks": len(tasks), "lane_kind": "proc"})]
+    for task, (start, end, cpu, status) in enumerate(tasks):
+        batch.append(events.task_started(task, 7, 7, start * MS))
+        batch.append(events.task_finished(task, 7, 7, end * MS, cpu * MS, status, "", None))
+    trace.ingest(batch)
+    return trace
+
+
 def test_a_computing_bar_is_solid_and_a_waiting_bar_is_light() -> None:
-    solid = timeline.render_lane([timeline.Span(0, 10, 1.0, timeline.BAR_A)], 0, 20, 20)
-    waiting = timeline.render_lane([timeline.Span(0, 10, 0.02, timeline.BAR_A)], 0, 20, 20)
-    assert solid[0] == ("█" * 10, timeline.BAR_A)
-    assert waiting[0] == ("░" * 10, timeline.BAR_A)
-    assert solid[1] == (" " * 10, None)
+    solid = one_lane_trace((0, 10, 10, events.OK))
+    waiting = one_lane_trace((0, 10, 0, events.OK))
+    assert timeline.render_lane(solid, 0, 0, 20 * MS, 20, 20 * MS)[0] == ("█" * 10, timeline.BAR_A)
+    assert timeline.render_lane(waiting, 0, 0, 20 * MS, 20, 20 * MS)[0] == (
+        "░" * 10,
+        timeline.BAR_A,
+    )
+    assert timeline.render_lane(solid, 0, 0, 20 * MS, 20, 20 * MS)[1] == (" " * 10, None)
 
 
 def test_bar_ends_have_eighth_cell_precision() -> None:
-    runs = timeline.render_lane([timeline.Span(0, 25, 1.0, timeline.BAR_A)], 0, 100, 10)
-    assert runs[0] == ("██▌", timeline.BAR_A)
+    trace = one_lane_trace((0, 25, 25, events.OK))
+    assert timeline.render_lane(trace, 0, 0, 100 * MS, 10, 100 * MS)[0] == ("██▌", timeline.BAR_A)
 
 
-def test_adjacent_tasks_alternate_styles() -> None:
-    trace = recorded_trace()
-    lane = next(lane for lane in trace.lanes if lane.pid == 11)
-    spans = timeline.lane_spans(trace, lane.id, 200 * MS)
-    assert [s.style for s in spans] == [timeline.BAR_A, timeline.BAR_B]
-    failing = timeline.lane_spans(trace, next(x.id for x in trace.lanes if x.pid == 10), 200 * MS)
-    assert failing[1].style == timeline.ERROR
+def test_adjacent_tasks_alternate_styles_and_failures_stand_out() -> None:
+    trace = one_lane_trace(
+        (0, 10, 10, events.OK), (10, 20, 10, events.OK), (20, 30, 10, events.ERROR)
+    )
+    runs = timeline.render_lane(trace, 0, 0, 30 * MS, 30, 30 * MS)
+    assert [style for _, style in runs] == [timeline.BAR_A, timeline.BAR_B, timeline.ERROR]
+    assert [len(text) for text, _ in runs] == [10, 10, 10]
+
+
+def test_a_frame_costs_the_same_for_many_tasks() -> None:
+    # 20,000 back-to-back tasks: each of 50 cells still gets its own busy share.
+    trace = one_lane_trace(*((i, i + 1, 1, events.OK) for i in range(20_000)))
+    runs = timeline.render_lane(trace, 0, 0, 20_000 * MS, 50, 20_000 * MS)
+    assert "".join(text for text, _ in runs) == "█" * 50
+
+
+def test_a_running_task_grows_until_now() -> None:
+    trace = Trace()
+    trace.ingest([events.run_started(0, {"tasks": 1}), events.task_started(0, 7, 7, 0)])
+    early = timeline.render_lane(trace, 0, 0, 100 * MS, 10, 30 * MS)
+    later = timeline.render_lane(trace, 0, 0, 100 * MS, 10, 60 * MS)
+    assert early[0] == ("███", timeline.RUNNING)
+    assert later[0] == ("██████", timeline.RUNNING)
 
 
 def test_axis_labels_fit_the_width() -> None:

@@ -257,7 +257,7 @@ class Session:
         pending = self.trace.with_status(events.PENDING)
         alive = self._live_processes()
         self._kill_tree()
-        self.trace.mark(running, task_status)
+        self.trace.mark(running, task_status, at_ns=now)
         self.trace.mark(pending, events.CANCELLED if status != FAILED else task_status)
         self.trace.finished = True
         return Outcome(status, self.trace, message, stuck=stuck, alive=alive, pending=len(pending))

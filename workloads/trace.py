@@ -7,6 +7,7 @@ instead of the hundreds a Python object per task would.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,28 +18,33 @@ UNSET = -1
 
 
 class StrColumn:
-    """Many short strings in one UTF-8 buffer with an offset table."""
+    """Many short strings in one UTF-8 buffer with an offset table (6 bytes a string + text)."""
+
+    MAX_BYTES = 0xFFFE
+    _MISSING = 0xFFFF
 
     def __init__(self) -> None:
         self._data = bytearray()
-        self._start = array("q")
-        self._length = array("i")
+        self._start = array("I")
+        self._length = array("H")
 
     def resize(self, count: int) -> None:
         grow = count - len(self._start)
         if grow > 0:
-            self._start.extend([0] * grow)
-            self._length.extend([UNSET] * grow)
+            self._start.extend(array("I", [0]) * grow)
+            self._length.extend(array("H", [self._MISSING]) * grow)
 
     def __setitem__(self, index: int, text: str) -> None:
-        raw = text.encode("utf-8", "replace")
+        raw = text.encode("utf-8", "replace")[: self.MAX_BYTES]
+        if len(self._data) + len(raw) > 0xFFFFFFFF:
+            raw = b"..."  # past 4 GiB of text a run keeps no more of it
         self._start[index] = len(self._data)
         self._length[index] = len(raw)
         self._data += raw
 
     def __getitem__(self, index: int) -> str | None:
         length = self._length[index]
-        if length < 0:
+        if length == self._MISSING:
             return None
         start = self._start[index]
         return self._data[start : start + length].decode("utf-8", "replace")
@@ -49,6 +55,87 @@ class StrColumn:
             + self._start.itemsize * len(self._start)
             + self._length.itemsize * len(self._length)
         )
+
+
+class LaneIndex:
+    """The finished tasks of one lane in start order, with running sums of busy and CPU time.
+
+    A lane runs one task at a time, so its tasks do not overlap and both their starts and ends
+    are sorted: the busy and CPU time inside any time range take two binary searches, whatever
+    the number of tasks. This keeps a timeline frame O(lanes × width × log tasks).
+    """
+
+    def __init__(self, trace: Trace) -> None:
+        self._start = trace.start
+        self._end = trace.end
+        self._cpu = trace.cpu
+        self._status = trace.status
+        self.tasks = array("i")
+        self.cum_busy = array("q", [0])
+        self.cum_cpu = array("q", [0])
+        self.failed: list[int] = []  # positions of failed tasks, in order
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def start_of(self, position: int) -> int:
+        return self._start[self.tasks[position]]
+
+    def end_of(self, position: int) -> int:
+        return self._end[self.tasks[position]]
+
+    def add(self, task: int, failed: bool) -> None:
+        """Record a finished task (a lane's events arrive in order; a late one is inserted)."""
+        start = self._start[task]
+        if self.tasks and start < self.start_of(len(self.tasks) - 1):
+            at = bisect_right(self.tasks, start, key=self._start.__getitem__)
+            self.tasks.insert(at, task)
+            del self.cum_busy[at + 1 :], self.cum_cpu[at + 1 :]
+            self.failed = [p for p in self.failed if p < at]
+            for position in range(at, len(self.tasks)):
+                self._extend(position, self._failed_status(position))
+            return
+        self.tasks.append(task)
+        self._extend(len(self.tasks) - 1, failed)
+
+    def _failed_status(self, position: int) -> bool:
+        return self._status[self.tasks[position]] in _FAILED
+
+    def _extend(self, position: int, failed: bool) -> None:
+        task = self.tasks[position]
+        self.cum_busy.append(self.cum_busy[-1] + max(self._end[task] - self._start[task], 0))
+        self.cum_cpu.append(self.cum_cpu[-1] + max(self._cpu[task], 0))
+        if failed:
+            self.failed.append(position)
+
+    def until(self, t: float) -> tuple[float, float]:
+        """Busy time and CPU time of this lane before ``t``."""
+        k = self.at(t)
+        if k < 0:
+            return 0.0, 0.0
+        task = self.tasks[k]
+        start = self._start[task]
+        duration = self._end[task] - start
+        part = min(max(t - start, 0.0), float(duration))
+        cpu_k = self.cum_cpu[k + 1] - self.cum_cpu[k]
+        cpu = self.cum_cpu[k] + (cpu_k * part / duration if duration > 0 else 0.0)
+        return self.cum_busy[k] + part, cpu
+
+    def failures_between(self, a: float, b: float) -> bool:
+        """Whether a failed task overlaps ``[a, b)``."""
+        if not self.failed:
+            return False
+        first = bisect_right(self.tasks, a, key=self._end.__getitem__)
+        last = self.at(b - 1)
+        i = bisect_left(self.failed, first)
+        return i < len(self.failed) and self.failed[i] <= last
+
+    def at(self, t: float) -> int:
+        """The position (in start order) of the last task that started at or before ``t``."""
+        return bisect_right(self.tasks, t, key=self._start.__getitem__) - 1
+
+
+_FAILED = frozenset((events.ERROR, events.CRASHED, events.STALLED))
 
 
 @dataclass
@@ -137,7 +224,9 @@ class Trace:
         self.failure: str | None = None
         self.finished = False
         self.lanes: list[Lane] = []
-        self._lane_tasks: list[array[int]] = []
+        self.index: list[LaneIndex] = []  # per lane, finished tasks by time
+        self.running: dict[int, int] = {}  # lane id -> the task running on it
+        self.stopped_ns = UNSET  # when a stalled or cancelled run was stopped
         self._lane_by_key: dict[tuple[int, int], int] = {}
         self._kind_count: dict[str, int] = {}
         self.count = 0
@@ -181,19 +270,11 @@ class Trace:
         number = self._kind_count.get(kind, 0) + 1
         self._kind_count[kind] = number
         lane = Lane(id=len(self.lanes), pid=pid, tid=tid, kind=kind, index=number)
+        # The index exists before the lane is visible to readers on other threads.
+        self.index.append(LaneIndex(self))
         self._lane_by_key[key] = lane.id
         self.lanes.append(lane)
-        self._lane_tasks.append(array("i"))
         return lane
-
-    def lane_tasks(self, lane_id: int) -> array[int]:
-        """Ids of the tasks that ran on a lane, in the order they were seen to start."""
-        return self._lane_tasks[lane_id]
-
-    def _place(self, task: int, lane: Lane) -> None:
-        if self.lane[task] == UNSET:
-            self.lane[task] = lane.id
-            self._lane_tasks[lane.id].append(task)
 
     def ingest(self, batch: Iterable[events.Event]) -> bool:
         """Apply a batch of events; True when any of them shows task progress."""
@@ -205,9 +286,12 @@ class Trace:
                 self._ensure(task)
                 self.start[task] = t
                 lane = self.lane_for(pid, tid)
-                self._place(task, lane)
+                self.lane[task] = lane.id
                 if self.end[task] != UNSET:  # the end arrived first
                     lane.busy_ns += self.end[task] - t
+                    self.index[lane.id].add(task, self.status[task] in _FAILED)
+                else:
+                    self.running[lane.id] = task
                 if self.status[task] == events.PENDING:
                     self.status[task] = events.RUNNING
                 progress = True
@@ -217,7 +301,7 @@ class Trace:
                 lane = self.lane_for(pid, tid)
                 self.end[task] = t
                 self.cpu[task] = cpu
-                self._place(task, lane)
+                self.lane[task] = lane.id
                 self.status[task] = status
                 self.results[task] = result
                 if error:
@@ -225,6 +309,9 @@ class Trace:
                 lane.tasks += 1
                 if self.start[task] != UNSET:
                     lane.busy_ns += t - self.start[task]
+                    self.index[lane.id].add(task, status in _FAILED)
+                if self.running.get(lane.id) == task:
+                    del self.running[lane.id]
                 lane.cpu_ns += cpu
                 progress = True
             elif kind == events.TASK_SUBMITTED:
@@ -296,10 +383,12 @@ class Trace:
         wanted = set(statuses)
         return [task for task in range(self.count) if self.status[task] in wanted]
 
-    def mark(self, tasks: Iterable[int], status: int) -> None:
+    def mark(self, tasks: Iterable[int], status: int, at_ns: int | None = None) -> None:
         """Set the status of tasks that ended without their own word (stalled, cancelled)."""
         for task in tasks:
             self.status[task] = status
+        if at_ns is not None:
+            self.stopped_ns = at_ns
 
     def span_ns(self) -> tuple[int, int]:
         """The run's measured interval: executor created to shut down (or what was seen)."""

@@ -1,6 +1,7 @@
 """Provides the timeline renderer: one row of glyphs per lane, bars per task, and a time axis.
 
-A bar covers its task from start to end with eighth-block precision at its ends. Its fill says
+A bar covers its task from start to end with eighth-block precision at its ends. Each cell is
+computed from the lane's time index, so a frame costs the same for ten tasks or a million. Its fill says
 how much of that time the task spent on a CPU: solid when it computed throughout, shaded when
 it waited (for the GIL, a lock, the network). Neighbouring tasks alternate two styles so that
 back-to-back tasks stay distinguishable.
@@ -9,8 +10,7 @@ back-to-back tasks stay distinguishable.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from workloads import events
 from workloads.trace import UNSET, Trace
@@ -25,14 +25,7 @@ ERROR = "error"
 RUNNING = "running"
 
 
-@dataclass(frozen=True)
-class Span:
-    """A task as the renderer needs it."""
-
-    start: int
-    end: int
-    cpu_share: float
-    style: str
+SELECTED = "selected"
 
 
 def shade(cpu_share: float) -> str:
@@ -46,67 +39,87 @@ def shade(cpu_share: float) -> str:
     return SHADES[0]
 
 
-def lane_spans(trace: Trace, lane_id: int, now_ns: int) -> list[Span]:
-    """The spans of one lane in start order; running tasks end at ``now_ns``."""
-    spans: list[tuple[int, int, float, int, int]] = []
-    for task in trace.lane_tasks(lane_id):
-        start = trace.start[task]
-        if start == UNSET:
-            continue
-        end = trace.end[task]
-        status = trace.status[task]
-        running = end == UNSET
-        finish = now_ns if running else end
-        duration = max(finish - start, 1)
-        cpu = trace.cpu[task]
-        share = 1.0 if running or cpu == UNSET else min(cpu / duration, 1.0)
-        spans.append((start, finish, share, status, task))
-    spans.sort()
-    out = []
-    for ordinal, (start, finish, share, status, _) in enumerate(spans):
-        if status in (events.ERROR, events.CRASHED, events.STALLED):
-            style = ERROR
-        elif status == events.RUNNING:
-            style = RUNNING
-        else:
-            style = BAR_A if ordinal % 2 == 0 else BAR_B
-        out.append(Span(start, finish, share, style))
-    return out
-
-
 def render_lane(
-    spans: Iterable[Span], begin: int, end: int, width: int
+    trace: Trace,
+    lane_id: int,
+    begin: int,
+    end: int,
+    width: int,
+    now_ns: int,
+    running_share: float | None = None,
+    selected: int | None = None,
 ) -> list[tuple[str, str | None]]:
-    """Glyph runs for one lane over ``[begin, end)`` in ``width`` cells: (text, style or None)."""
+    """Glyph runs for one lane over ``[begin, end)`` in ``width`` cells: (text, style or None).
+
+    Costs O(width × log tasks): each cell asks the lane's index for the busy and CPU time
+    inside it. A running task is drawn up to ``now_ns`` (or to when the run was stopped) and
+    filled by ``running_share``, the lane's live CPU share, when it is known.
+    """
     if width <= 0:
         return []
-    cell_ns = max(end - begin, 1) / width
-    glyphs = [" "] * width
-    styles: list[str | None] = [None] * width
-    cover = [0.0] * width
-    for span in spans:
-        x0 = (span.start - begin) / cell_ns
-        x1 = (span.end - begin) / cell_ns
-        if x1 <= 0 or x0 >= width:
-            continue
-        x0 = max(x0, 0.0)
-        x1 = min(x1, float(width))
-        fill = shade(span.cpu_share)
-        first, last = int(x0), min(int(math.ceil(x1)) - 1, width - 1)
-        for cell in range(first, last + 1):
-            covered = min(x1, cell + 1) - max(x0, cell)
-            if covered <= cover[cell]:
-                continue
-            cover[cell] = covered
-            styles[cell] = span.style
-            if covered >= 0.94:
-                glyphs[cell] = fill
-            elif x0 > cell:  # the bar starts inside this cell: fill its right part
-                glyphs[cell] = "▐" if covered >= 0.5 else "▕"
+    index = trace.index[lane_id]
+    cell = max(end - begin, 1) / width
+    running = trace.running.get(lane_id)
+    run_start = run_end = 0
+    run_style = RUNNING
+    if running is not None:
+        run_start = trace.start[running]
+        stopped = trace.stopped_ns if trace.stopped_ns != UNSET else now_ns
+        run_end = max(stopped, run_start)
+        if trace.status[running] in (events.STALLED, events.CRASHED, events.ERROR):
+            run_style = ERROR
+    sel_start = sel_end = -1
+    if selected is not None and selected < trace.count and trace.lane[selected] == lane_id:
+        sel_start = trace.start[selected]
+        sel_end = trace.end[selected] if trace.end[selected] != UNSET else now_ns
+    glyphs: list[str] = []
+    styles: list[str | None] = []
+    a = float(begin)
+    busy_a, cpu_a = index.until(a)
+    for i in range(width):
+        b = begin + (i + 1) * cell
+        mid = (a + b) / 2
+        busy_m, _ = index.until(mid)
+        busy_b, cpu_b = index.until(b)
+        busy = busy_b - busy_a
+        cpu = cpu_b - cpu_a
+        left, right = busy_m - busy_a, busy_b - busy_m
+        style: str | None = None
+        share = cpu / busy if busy > 0 else 0.0
+        if running is not None and run_end > a and run_start < b:
+            overlap_l = max(0.0, min(run_end, mid) - max(run_start, a))
+            overlap_r = max(0.0, min(run_end, b) - max(run_start, mid))
+            if overlap_l + overlap_r >= busy:
+                style = run_style
+                share = running_share if running_share is not None else 1.0
+            busy += overlap_l + overlap_r
+            left += overlap_l
+            right += overlap_r
+        coverage = busy / cell
+        if coverage < 1 / 16:
+            glyphs.append(" ")
+            styles.append(None)
+        else:
+            if style is None:
+                if index.failures_between(a, b):
+                    style = ERROR
+                else:
+                    position = index.at(mid) if left >= right else index.at(b)
+                    style = BAR_A if position % 2 == 0 else BAR_B
+            fill = shade(share)
+            if coverage >= 0.94:
+                glyph = fill
+            elif right > left:  # the bar starts inside this cell
+                glyph = "▐" if coverage >= 0.5 else "▕"
             elif fill == SHADES[3]:
-                glyphs[cell] = LEFT_EIGHTHS[max(1, round(covered * 8))]
+                glyph = LEFT_EIGHTHS[max(1, min(8, round(coverage * 8)))]
             else:
-                glyphs[cell] = fill if covered >= 0.5 else "▏"
+                glyph = fill if coverage >= 0.5 else "▏"
+            if sel_start >= 0 and sel_end > a and sel_start < b:
+                style = SELECTED
+            glyphs.append(glyph)
+            styles.append(style)
+        a, busy_a, cpu_a = b, busy_b, cpu_b
     runs: list[tuple[str, str | None]] = []
     for glyph, style in zip(glyphs, styles, strict=True):
         if runs and runs[-1][1] == style:
@@ -180,8 +193,8 @@ def rows(
     now = now_ns if now_ns is not None else end
     out = []
     for lane in trace.lanes:
-        spans = lane_spans(trace, lane.id, now)
-        out.append((_fit(lane.label, label_width), render_lane(spans, begin, end, bar_width)))
+        runs = render_lane(trace, lane.id, begin, end, bar_width, now)
+        out.append((_fit(lane.label, label_width), runs))
     return out, " " * (label_width + 1) + axis(begin, end, bar_width)
 
 
