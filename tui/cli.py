@@ -82,10 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line; importing it costs no UI library."""
     parser = _Parser(
         prog="concviz",
-        description="See Python concurrency run: every task as a bar on its worker's lane.",
+        description=(
+            "See Python concurrency run: every task as a bar on its worker's lane.\n"
+            "Without a command, opens the live dashboard (the options below preselect its choices)."
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_run_options(parser)
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     run = commands.add_parser(
         "run",
@@ -150,8 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+        return _dashboard(args)
     if args.command == "list":
         from tui.report import print_listing
 
@@ -184,6 +187,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         session.shutdown()
+
+
+def _terminal_problem() -> str | None:
+    """Why the dashboard cannot run here, or None."""
+    # Textual draws on stderr and reads keys from stdin; a pipe on stdout would swallow output.
+    for name, stream in (("input", sys.stdin), ("output", sys.stdout), ("error", sys.stderr)):
+        try:
+            if not stream.isatty():
+                return f"the dashboard needs a terminal, but standard {name} is not one"
+        except (AttributeError, ValueError):
+            return f"the dashboard needs a terminal, but standard {name} is closed"
+    try:
+        if os.tcgetpgrp(sys.stdin.fileno()) != os.getpgrp():
+            return "the dashboard cannot run in the background: bring it to the foreground (fg)"
+    except OSError:
+        pass
+    return None
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from workloads.spec import SpecError
+
+    problem = _terminal_problem()
+    if problem:
+        return _usage_error(f"{problem}; use `concviz run` or `concviz compare` in scripts")
+    from tui.choices import Choices
+
+    choices = Choices(
+        workload=args.workload or "sum-squares",
+        backend=args.backend,
+        start_method=args.start_method,
+        mode=args.mode,
+        stall_timeout=args.stall_timeout,
+        target=args.target,
+        inputs=args.inputs,
+    )
+    from dataclasses import replace
+
+    params = tuple(
+        (k, v)
+        for k, v in {
+            "size": args.size,
+            "scale": args.scale,
+            "seed": args.seed,
+            "url": args.url,
+        }.items()
+        if v is not None
+    )
+    choices = replace(choices, chunksize=args.chunksize, tasks=args.tasks, params=params)
+    if args.workers is not None:
+        choices = replace(choices, workers=args.workers)
+    try:
+        choices.to_spec()
+    except SpecError as exc:
+        return _usage_error(str(exc))
+    if args.target:
+        return _usage_error("--target runs with `concviz run` or `concviz compare` for now")
+    from multiprocessing import resource_tracker
+
+    from tui.app import ConcvizApp
+    from workloads import session
+
+    # Inside the app stderr has no file descriptor; multiprocessing's helper needs one at start.
+    resource_tracker.ensure_running()
+    app = ConcvizApp(choices)
+    try:
+        app.run()
+    finally:
+        app.stop_run()
+        session.shutdown()
+    return EXIT_OK
 
 
 def _exit_code(outcome: Any) -> int:

@@ -34,6 +34,7 @@ POLL_S = 0.05
 LOG_LIMIT = 64 * 1024
 
 Listener = Callable[[list[events.Event]], None]
+DoneCallback = Callable[["Outcome"], None]
 
 FINISHED = "finished"
 FAILED = "failed"
@@ -105,6 +106,30 @@ def _reap(pids: set[int], timeout: float) -> None:
             time.sleep(0.02)
 
 
+def _ensure_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr to hand it.
+
+    Under a full-screen UI (Textual) ``sys.stderr`` has no file descriptor, and the tracker's
+    start then fails with "bad value(s) in fds_to_keep"; its messages go to /dev/null instead.
+    """
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        resource_tracker.ensure_running()
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w") as sink:
+        sys.stderr = sink
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
 def _is_gone(pid: int) -> bool:
     try:
         proc = psutil.Process(pid)
@@ -121,10 +146,12 @@ class Session:
         spec: RunSpec,
         listener: Listener | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
+        on_done: DoneCallback | None = None,
     ) -> None:
         self.spec = spec
         self.trace = Trace()
         self._listener = listener
+        self._on_done = on_done
         self._clock = clock
         self._cancel = threading.Event()
         self._done = threading.Event()
@@ -140,6 +167,7 @@ class Session:
     def start(self) -> Session:
         """Start the supervisor and the bridge thread; returns at once."""
         _become_subreaper()
+        _ensure_resource_tracker()
         ctx = multiprocessing.get_context("spawn")
         self._rundir = Path(tempfile.mkdtemp(prefix="concviz-"))
         self._queue = ctx.Queue()
@@ -168,6 +196,12 @@ class Session:
     def done(self) -> bool:
         return self._done.is_set()
 
+    @property
+    def supervisor_pid(self) -> int | None:
+        """The supervisor's pid while it runs (thread lanes live in it)."""
+        process = self._process
+        return process.pid if process is not None else None
+
     # -- the bridge thread -------------------------------------------------------------------
 
     def _run_bridge(self) -> None:
@@ -179,6 +213,8 @@ class Session:
         finally:
             self._finish()
             self._done.set()
+            if self._on_done is not None and self._outcome is not None:
+                self._on_done(self._outcome)
 
     def _drain(self) -> Outcome:
         assert self._process is not None

@@ -129,7 +129,7 @@ def render_lane(
     return runs
 
 
-def nice_step(seconds: float, cells: int, min_gap: int = 10) -> float:
+def nice_step(seconds: float, cells: int, min_gap: int = 8) -> float:
     """A tick step of 1, 2 or 5 times a power of ten that leaves ``min_gap`` cells per label."""
     if seconds <= 0 or cells <= 0:
         return 1.0
@@ -152,20 +152,27 @@ def format_seconds(value: float, step: float) -> str:
     return f"{text}s"
 
 
-def axis(begin: int, end: int, width: int) -> str:
-    """A labelled time axis for ``width`` cells, relative to ``begin``."""
+def axis(begin: int, end: int, width: int, origin: int | None = None) -> str:
+    """A time axis for ``width`` cells over ``[begin, end)``, labelled in seconds since ``origin``."""
+    origin = begin if origin is None else origin
     seconds = max(end - begin, 1) / 1e9
     step = nice_step(seconds, width)
     line = [" "] * width
-    tick = 0.0
+    first = math.ceil((begin - origin) / 1e9 / step - 1e-9)
+    k = first
     while True:
-        cell = int(round(tick / seconds * width))
+        tick = k * step
+        cell = int(round(((origin + tick * 1e9) - begin) / 1e9 / seconds * width))
         if cell >= width:
             break
         label = format_seconds(tick, step)
-        if cell + len(label) <= width and all(c == " " for c in line[cell : cell + len(label) + 1]):
+        if (
+            cell >= 0
+            and cell + len(label) <= width
+            and all(c == " " for c in line[max(cell - 1, 0) : cell + len(label) + 1])
+        ):
             line[cell : cell + len(label)] = label
-        tick += step
+        k += 1
     return "".join(line)
 
 

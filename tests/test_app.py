@@ -1,0 +1,236 @@
+"""The dashboard driven by its keys (Textual Pilot), with real short runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import leftover_children
+from tests.recorded import process_pool_run
+from tui.app import ConcvizApp
+from tui.choices import Choices
+from tui.sampler import FixedSampler
+from tui.screens.compare import CompareScreen
+from tui.screens.help import HelpScreen
+from tui.widgets.executor_panel import ExecutorPanel
+from tui.widgets.timeline import TimelineView
+from workloads import pyinfo
+
+SIZE = (120, 40)
+
+
+def make_app(tmp_path: Path, **choices: object) -> ConcvizApp:
+    base = {"workload": "double", "backend": "thread-pool", "tasks": 4, "workers": 2}
+    base.update(choices)
+    return ConcvizApp(
+        Choices(**base),  # type: ignore[arg-type]
+        sampler=FixedSampler([40.0, 60.0]),
+        output_dir=tmp_path,
+    )
+
+
+async def wait_for_run(pilot: object, app: ConcvizApp, timeout: float = 60) -> None:
+    """Until the last run has ended and the app has taken its outcome."""
+    deadline = time.monotonic() + timeout
+    while (app.session is None or not app.session.done or app.status.startswith("running")) and (
+        time.monotonic() < deadline
+    ):
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    assert app.session is not None and app.session.done, "the run did not end"
+    await pilot.pause(0.1)  # type: ignore[attr-defined]
+
+
+async def test_backend_keys_choose_the_backend(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        for key, name in zip(
+            "123456",
+            ("sequential", "threads", "thread-pool", "processes", "mp-pool", "process-pool"),
+            strict=True,
+        ):
+            await pilot.press(key)
+            assert app.choices.backend == name
+
+
+async def test_workers_start_method_and_mode_keys(tmp_path: Path) -> None:
+    app = make_app(tmp_path, backend="process-pool")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("plus")
+        assert app.choices.workers == 3
+        await pilot.press("minus", "minus")
+        assert app.choices.workers == 1
+        methods = pyinfo.available_start_methods()
+        before = app.choices.effective_start_method()
+        await pilot.press("m")
+        after = app.choices.effective_start_method()
+        assert after == methods[(methods.index(before) + 1) % len(methods)]
+        await pilot.press("o")
+        assert app.choices.mode == "as-completed"
+        await pilot.press("o")
+        assert app.choices.mode == "wait"
+
+
+@pytest.mark.parametrize(
+    ("backend", "lanes"),
+    [
+        ("sequential", 1),
+        ("threads", 4),
+        ("thread-pool", 2),
+        ("processes", 4),
+        ("mp-pool", 2),
+        ("process-pool", 2),
+    ],
+)
+async def test_r_runs_and_shows_one_lane_per_worker(
+    tmp_path: Path, backend: str, lanes: int
+) -> None:
+    workload = "sleep" if backend in ("mp-pool", "process-pool", "thread-pool") else "double"
+    app = make_app(
+        tmp_path,
+        backend=backend,
+        workload=workload,
+        params=(("scale", 0.05),) if workload == "sleep" else (),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_for_run(pilot, app)
+        outcome = app.session.wait() if app.session else None
+        assert app.status.startswith("finished"), (
+            (outcome.message, outcome.log[-2000:]) if outcome else None
+        )
+        assert app.trace is not None
+        assert len(app.trace.lanes) == lanes
+        assert app.trace.stats().ok == 4
+        log = app.query_one("#results")
+        assert len(log.lines) == 4  # type: ignore[attr-defined]
+    assert not leftover_children()
+
+
+async def test_x_cancels_a_run_and_nothing_is_left(tmp_path: Path) -> None:
+    app = make_app(
+        tmp_path, workload="sleep", backend="process-pool", tasks=6, params=(("scale", 1.0),)
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        while app.trace is None or not app.trace.lanes:
+            await pilot.pause(0.05)
+        await pilot.press("x")
+        await wait_for_run(pilot, app)
+        assert app.status.startswith("cancelled")
+    assert not leftover_children()
+
+
+async def test_b_records_a_baseline_and_the_next_run_shows_speedup(tmp_path: Path) -> None:
+    app = make_app(tmp_path, workload="sleep", params=(("scale", 0.05),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await wait_for_run(pilot, app)
+        assert app.baselines
+        await pilot.press("r")
+        await wait_for_run(pilot, app)
+        summary = str(app.query_one("#summary").render())
+        assert "speedup" in summary and "vs sequential" in summary
+
+
+async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Path) -> None:
+    app = make_app(tmp_path, tasks=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        assert isinstance(app.screen, CompareScreen)
+        screen = app.screen
+        deadline = time.monotonic() + 90
+        while len(screen.results) < len(screen.order) and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        assert [r.backend for r in screen.results] == list(screen.order)
+        assert len(screen.order) == 6
+        await pilot.press("down", "enter")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, CompareScreen)
+        assert app.trace is not None and app.trace.info["spec"]["backend"] == "threads"
+    assert not leftover_children()
+
+
+async def test_zoom_pan_fit_and_task_selection(tmp_path: Path) -> None:
+    app = ConcvizApp(
+        Choices(), sampler=FixedSampler([10.0, 20.0]), trace=process_pool_run(), output_dir=tmp_path
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        timeline = app.query_one(TimelineView)
+        full = timeline.current_window()
+        await pilot.press("left_square_bracket")
+        zoomed = timeline.current_window()
+        assert zoomed[1] - zoomed[0] < full[1] - full[0]
+        await pilot.press("right")
+        assert timeline.current_window()[0] > zoomed[0]
+        await pilot.press("left", "left")
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await pilot.press("f")
+        assert timeline.window is None
+        await pilot.press("down")
+        assert app.selected == 0
+        await pilot.press("tab", "tab")
+        assert app.selected == 2
+        await pilot.press("up")
+        assert app.selected == 1
+        summary = str(app.query_one("#summary").render())
+        assert "task 1" in summary and "input 2000001" in summary and "pid 47" in summary
+
+
+async def test_e_exports_and_s_saves_a_screenshot(tmp_path: Path) -> None:
+    app = ConcvizApp(
+        Choices(), sampler=FixedSampler([10.0, 20.0]), trace=process_pool_run(), output_dir=tmp_path
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await pilot.press("s")
+        await pilot.pause(0.1)
+    assert list(tmp_path.glob("concviz-sum-squares-process-pool-*.json"))
+    assert list(tmp_path.glob("*.svg"))
+
+
+async def test_help_opens_and_closes(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_a_bad_value_is_refused_inline(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.query_one("#edit-workers")
+        box.focus()
+        box.value = "0"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        problem = str(app.query_one(ExecutorPanel).query_one("#problem").render())
+        assert "--workers must be between 1 and 256, got 0" in problem
+        assert app.choices.workers == 2
+        box.value = "3"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.choices.workers == 3
+
+
+async def test_q_quits_during_a_run_and_leaves_nothing(tmp_path: Path) -> None:
+    app = make_app(tmp_path, workload="sleep", backend="mp-pool", tasks=4, params=(("scale", 1.0),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        while app.trace is None or not app.trace.lanes:
+            await pilot.pause(0.05)
+        started = time.monotonic()
+        await pilot.press("q")
+    assert time.monotonic() - started < 5
+    assert not leftover_children()
+
+
+async def test_choosing_a_workload_from_the_list(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#workloads").focus()
+        await pilot.press("home", "down", "enter")
+        assert app.choices.workload == "primes"

@@ -1,0 +1,384 @@
+"""Provides the concviz dashboard: panes, keys and the wiring between runs and widgets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, OptionList, Static
+
+from tui.choices import Choices
+from tui.sampler import PsutilSampler, Sampler
+from tui.screens.compare import CompareScreen
+from tui.screens.help import HelpScreen
+from tui.widgets.cpu_panel import CpuPanel
+from tui.widgets.executor_panel import ExecutorPanel
+from tui.widgets.summary import ResultsLog, SummaryPanel
+from tui.widgets.timeline import TimelineView
+from tui.widgets.workload_list import WorkloadList
+from workloads import pyinfo, session
+from workloads.catalog import WORKLOADS
+from workloads.export import write_chrome_trace
+from workloads.spec import BACKENDS, SpecError
+from workloads.trace import Trace
+
+MIN_WIDTH, MIN_HEIGHT = 60, 16
+NARROW_WIDTH = 110
+
+
+class RunProgress(Message):
+    """New events reached the trace (posted by the bridge thread; the newest replaces older)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunProgress)
+
+
+class RunEnded(Message):
+    """A run is over and every process of it is gone."""
+
+    def __init__(self, outcome: session.Outcome, sequential: bool, key: tuple[object, ...]) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.sequential = sequential
+        self.key = key
+
+
+class ConcvizApp(App[None]):
+    """Pick a workload and a backend, press r, watch every task run."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "concviz"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(str(number), f"backend('{name}')", name, show=False)
+            for number, name in enumerate(BACKENDS, start=1)
+        ),
+        Binding("r", "run", "Run"),
+        Binding("x", "cancel", "Cancel"),
+        Binding("c", "compare", "Compare"),
+        Binding("b", "baseline", "Baseline"),
+        Binding("plus,equals_sign", "workers(1)", "+Worker", key_display="+", show=False),
+        Binding("minus", "workers(-1)", "-Worker", key_display="-", show=False),
+        Binding("m", "start_method", "Start method"),
+        Binding("o", "mode", "Mode"),
+        Binding("e", "export", "Export"),
+        Binding("s", "screenshot", "SVG"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit_app", "Quit"),
+        Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        choices: Choices | None = None,
+        sampler: Sampler | None = None,
+        clock: Callable[[], int] = time.perf_counter_ns,
+        trace: Trace | None = None,
+        sample_interval: float = 0.1,
+        fps: float = 10.0,
+        output_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.choices = choices or Choices()
+        self.sampler: Sampler = sampler or PsutilSampler()
+        self.clock = clock
+        self.trace: Trace | None = trace
+        self.status = "finished" if trace is not None else "idle"
+        self.session: session.Session | None = None
+        self.baselines: dict[tuple[object, ...], float] = {}
+        self.selected: int | None = None
+        self.sample_interval = sample_interval
+        self.frame_interval = 1 / max(fps, 1)
+        self.output_dir = output_dir or Path.cwd()
+        if trace is not None and not trace.finished:
+            self.status = "running"
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                with Vertical(id="workloads-pane", classes="pane") as pane:
+                    pane.border_title = "workloads"
+                    yield WorkloadList(id="workloads")
+                    yield Static(id="note")
+                with Vertical(id="executor-pane", classes="pane") as pane:
+                    pane.border_title = "executor"
+                    yield ExecutorPanel(self.choices, id="executor")
+            with Vertical(id="middle"):
+                with Vertical(id="timeline-pane", classes="pane") as pane:
+                    pane.border_title = "timeline"
+                    yield TimelineView(id="timeline")
+                with Vertical(id="summary-pane", classes="pane") as pane:
+                    pane.border_title = "summary"
+                    yield SummaryPanel(id="summary")
+                with Vertical(id="results-pane", classes="pane") as pane:
+                    pane.border_title = "results, in the order received"
+                    yield ResultsLog(id="results")
+            with Vertical(id="right", classes="pane") as pane:
+                pane.border_title = "cpu"
+                yield CpuPanel(id="cpu")
+        yield Static(
+            f"concviz needs at least {MIN_WIDTH}×{MIN_HEIGHT}: make the terminal larger",
+            id="too-small",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Held directly: timers fire while another screen (help, compare) is on top.
+        self.timeline = self.query_one(TimelineView)
+        self.cpu = self.query_one(CpuPanel)
+        self.summary = self.query_one(SummaryPanel)
+        self.results = self.query_one(ResultsLog)
+        self.executor = self.query_one(ExecutorPanel)
+        workloads = self.query_one(WorkloadList)
+        workloads.select_name(self.choices.workload)
+        self._show_note()
+        self.timeline.show(self.trace)
+        self.timeline.tick(self.clock())
+        self.results.follow(self.trace)
+        self.results.catch_up()
+        self.timeline.focus()
+        self._apply_size(self.size.width, self.size.height)
+        self._sample()
+        self.set_interval(self.sample_interval, self._sample)
+        self.set_interval(self.frame_interval, self._frame)
+        self._refresh_summary()
+        # An SSH drop (SIGHUP) or a kill (SIGTERM) ends the run's processes before the app.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.action_quit_app)
+
+    def on_resize(self, event: object) -> None:
+        self._apply_size(self.size.width, self.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        self.screen.set_class(width < NARROW_WIDTH, "-narrow")
+        self.screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-tiny")
+
+    # -- choices ----------------------------------------------------------------------------
+
+    def _set_choices(self, choices: Choices) -> None:
+        self.choices = choices
+        self.executor.problem("")
+        self.executor.show(choices)
+        self._show_note()
+        if self.session is not None and not self.session.done:
+            self.notify("Applies to the next run.", timeout=2)
+
+    def _show_note(self, name: str | None = None) -> None:
+        workload = WORKLOADS.get(name or self.choices.workload)
+        note = self.query_one("#note", Static)
+        note.update(f"{workload.summary}\n" + "\n".join(workload.note) if workload else "")
+
+    @on(OptionList.OptionHighlighted, "#workloads")
+    def _workload_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show_note(event.option_id)
+
+    @on(OptionList.OptionSelected, "#workloads")
+    def _workload_chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option_id:
+            self._set_choices(self.choices.with_workload(event.option_id))
+
+    @on(ExecutorPanel.Changed)
+    def _field_changed(self, event: ExecutorPanel.Changed) -> None:
+        try:
+            choices = self.choices.with_text(event.field, event.text)
+        except SpecError as exc:
+            self.executor.problem(str(exc))
+            return
+        if choices != self.choices:
+            self._set_choices(choices)
+
+    def action_backend(self, name: str) -> None:
+        self._set_choices(self.choices.with_backend(name))
+
+    def action_workers(self, delta: int) -> None:
+        self._set_choices(self.choices.with_workers(delta))
+
+    def action_start_method(self) -> None:
+        self._set_choices(self.choices.cycle_start_method())
+
+    def action_mode(self) -> None:
+        self._set_choices(self.choices.cycle_mode())
+
+    # -- runs -------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None and not self.session.done
+
+    def action_run(self) -> None:
+        self._start(self.choices)
+
+    def action_baseline(self) -> None:
+        self._start(self.choices.with_backend("sequential"))
+
+    def _start(self, choices: Choices) -> None:
+        if self.running:
+            self.notify("A run is in progress: x cancels it.", severity="warning", timeout=3)
+            return
+        try:
+            spec = choices.to_spec()
+        except SpecError as exc:
+            self.executor.problem(str(exc))
+            return
+        key = choices.baseline_key()
+        sequential = spec.backend == "sequential"
+
+        def ended(outcome: session.Outcome) -> None:
+            self.post_message(RunEnded(outcome, sequential, key))
+
+        run = session.Session(
+            spec,
+            listener=lambda batch: self.post_message(RunProgress()),
+            clock=self.clock,
+            on_done=ended,
+        )
+        self.session = run
+        self.trace = run.trace
+        self.selected = None
+        self.status = f"running {spec.backend}"
+        self.timeline.show(run.trace, "starting…")
+        self.results.follow(run.trace)
+        run.start()
+        self._refresh_summary()
+
+    def action_cancel(self) -> None:
+        if self.running and self.session is not None:
+            self.session.cancel()
+            self.status = "cancelling"
+            self._refresh_summary()
+
+    def on_run_progress(self, message: RunProgress) -> None:
+        self.results.catch_up()
+
+    def on_run_ended(self, message: RunEnded) -> None:
+        outcome = message.outcome
+        stats = outcome.trace.stats()
+        if message.sequential and outcome.status == session.FINISHED and stats.wall_s:
+            self.baselines[message.key] = stats.wall_s
+        self.status = f"{outcome.status} · {outcome.trace.info.get('spec', {}).get('backend', '')}"
+        if outcome.status == session.STALLED:
+            self.notify(
+                f"{outcome.message}. Stuck: "
+                + (
+                    ", ".join(f"task {s.task} on pid {s.pid}" for s in outcome.stuck[:4])
+                    or "a worker"
+                )
+                + ". Try another start method (m).",
+                severity="warning",
+                timeout=8,
+            )
+        elif outcome.status == session.FAILED:
+            self.notify(outcome.message, severity="error", timeout=8)
+        if self.trace is outcome.trace:
+            self.timeline.tick(self.clock())
+            self.results.catch_up()
+        self._refresh_summary()
+
+    # -- periodic work ------------------------------------------------------------------------
+
+    def _sample(self) -> None:
+        lanes = self.trace.lanes if self.trace is not None else []
+        pid = self.session.supervisor_pid if self.session is not None and self.running else None
+        sample = self.sampler.sample(lanes, pid)
+        if sample is None:
+            return
+        self.cpu.add(sample)
+        self.timeline.lane_cpu = sample.lanes
+
+    def _frame(self) -> None:
+        if self.running:
+            self.timeline.tick(self.clock())
+            self._refresh_summary()
+
+    def _refresh_summary(self) -> None:
+        workload = WORKLOADS.get(self.choices.workload)
+        self.summary.show(
+            self.trace,
+            self.status,
+            self.baselines.get(self.choices.baseline_key()),
+            pyinfo.usable_cpus(),
+            self.selected,
+            workload.note if workload else None,
+            self.clock(),
+        )
+
+    @on(TimelineView.TaskSelected)
+    def _task_selected(self, event: TimelineView.TaskSelected) -> None:
+        self.selected = event.task
+        self._refresh_summary()
+
+    # -- compare, export, screenshots, help, quit ------------------------------------------
+
+    def action_compare(self) -> None:
+        if self.running:
+            self.notify("A run is in progress: x cancels it.", severity="warning", timeout=3)
+            return
+        try:
+            spec = self.choices.to_spec()
+        except SpecError as exc:
+            self.executor.problem(str(exc))
+            return
+
+        def shown(trace: Trace | None) -> None:
+            if trace is not None:
+                self.trace = trace
+                self.status = f"finished · {trace.info.get('spec', {}).get('backend', '')}"
+                self.timeline.show(trace)
+                self.results.follow(trace)
+                self.results.catch_up()
+                self._refresh_summary()
+
+        self.push_screen(CompareScreen(spec, self.choices.baseline_key()), shown)
+
+    @on(CompareScreen.Baseline)
+    def _baseline_measured(self, event: CompareScreen.Baseline) -> None:
+        self.baselines[event.key] = event.wall_s
+
+    def action_export(self) -> None:
+        if self.trace is None or not self.trace.lanes:
+            self.notify("Nothing to export yet: run something first.", timeout=3)
+            return
+        spec = self.trace.info.get("spec", {})
+        name = f"concviz-{spec.get('workload', 'run')}-{spec.get('backend', '')}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        try:
+            path = write_chrome_trace(self.trace, self.output_dir / name)
+        except OSError as exc:
+            self.notify(f"Cannot write the trace: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Trace written to {path}", timeout=6)
+
+    def action_screenshot(self) -> None:
+        try:
+            path = self.save_screenshot(path=str(self.output_dir))
+        except OSError as exc:
+            self.notify(f"Cannot save the screenshot: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Screenshot saved to {path}", timeout=6)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_quit_app(self) -> None:
+        self.stop_run()
+        self.exit()
+
+    def stop_run(self) -> None:
+        """End a running run and wait (briefly) until its processes are gone."""
+        if self.session is not None and not self.session.done:
+            self.session.cancel()
+            self.session.wait(5)

@@ -1,0 +1,126 @@
+"""Provides Choices: what the user has picked in the dashboard, turned into a RunSpec on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from workloads import pyinfo
+from workloads.catalog import WORKLOADS, Param
+from workloads.spec import MODES, PROCESS_BACKENDS, RunSpec, SpecError, build_spec
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The dashboard's selections; ``None`` means "the default" for the optional ones."""
+
+    workload: str = "sum-squares"
+    backend: str = "process-pool"
+    start_method: str | None = None
+    mode: str = "map"
+    workers: int = field(default_factory=pyinfo.usable_cpus)
+    chunksize: int | None = None
+    tasks: int | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+    stall_timeout: float = 5.0
+    target: str | None = None
+    inputs: str | None = None
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def effective_start_method(self) -> str:
+        return self.start_method or pyinfo.default_start_method()
+
+    def start_method_label(self) -> str:
+        if self.backend not in PROCESS_BACKENDS:
+            return "—"
+        method = self.effective_start_method()
+        return f"{method} (default)" if method == pyinfo.default_start_method() else method
+
+    def workload_params(self) -> tuple[Param, ...]:
+        workload = WORKLOADS.get(self.workload)
+        return workload.params if workload else ()
+
+    def param(self, name: str) -> Any:
+        given = dict(self.params)
+        if name in given:
+            return given[name]
+        for param in self.workload_params():
+            if param.name == name:
+                return param.default
+        return None
+
+    def to_spec(self) -> RunSpec:
+        """The validated run; raises SpecError with a one-line reason."""
+        names = {p.name for p in self.workload_params()}
+        return build_spec(
+            workload=None if self.target else self.workload,
+            backend=self.backend,
+            start_method=self.start_method,
+            mode=self.mode,
+            workers=self.workers,
+            chunksize=self.chunksize,
+            tasks=self.tasks,
+            params={k: v for k, v in self.params if k in names},
+            target=self.target,
+            inputs=self.inputs,
+            stall_timeout=self.stall_timeout,
+        )
+
+    # -- changing ---------------------------------------------------------------------------
+
+    def with_workload(self, name: str) -> Choices:
+        return replace(self, workload=name, params=(), tasks=None, target=None, inputs=None)
+
+    def with_backend(self, backend: str) -> Choices:
+        return replace(self, backend=backend)
+
+    def with_workers(self, delta: int) -> Choices:
+        return replace(self, workers=max(1, min(256, self.workers + delta)))
+
+    def cycle_start_method(self) -> Choices:
+        methods = pyinfo.available_start_methods()
+        current = self.effective_start_method()
+        following = (
+            methods[(methods.index(current) + 1) % len(methods)]
+            if current in methods
+            else methods[0]
+        )
+        return replace(self, start_method=following)
+
+    def cycle_mode(self) -> Choices:
+        return replace(self, mode=MODES[(MODES.index(self.mode) + 1) % len(MODES)])
+
+    def with_text(self, name: str, text: str) -> Choices:
+        """A field typed by the user; raises SpecError naming the value when it is refused."""
+        text = text.strip()
+        if name in ("workers", "chunksize", "tasks"):
+            if name != "workers" and text.lower() in ("", "default", "auto"):
+                return replace(self, **{name: None})
+            try:
+                value = int(text.replace("_", "").replace(",", ""))
+            except ValueError:
+                raise SpecError(f"{name}: {text!r} is not a whole number") from None
+            changed = replace(self, **{name: value})
+            changed.to_spec()
+            return changed
+        param = next((p for p in self.workload_params() if p.name == name), None)
+        if param is None:
+            raise SpecError(f"{self.workload} takes no {name!r}")
+        parsed: Any
+        try:
+            if param.multiple:
+                parsed = [part.strip() for part in text.split(",") if part.strip()]
+            else:
+                parsed = param.kind(text.replace("_", ""))
+        except ValueError:
+            raise SpecError(f"{name}: {text!r} is not a {param.kind.__name__}") from None
+        given = dict(self.params)
+        given[name] = parsed
+        changed = replace(self, params=tuple(sorted(given.items())))
+        changed.to_spec()
+        return changed
+
+    def baseline_key(self) -> tuple[Any, ...]:
+        """Runs with the same key do the same work, so their wall times compare."""
+        return (self.workload, self.tasks, self.params, self.target, self.inputs)

@@ -1,0 +1,1 @@
+"""The dashboard's extra screens: help and compare."""

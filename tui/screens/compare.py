@@ -1,0 +1,173 @@
+"""Provides the compare screen: the workload on every backend, one row each."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from workloads import compare as comparing
+from workloads import pyinfo, session
+from workloads.spec import BACKENDS, RunSpec
+from workloads.trace import Trace
+
+
+class CompareScreen(Screen[Trace | None]):
+    """Runs the baseline and each backend in turn; enter shows a row's timeline."""
+
+    DEFAULT_CSS = """
+    CompareScreen > Vertical { border: round $primary; padding: 0 1; }
+    CompareScreen DataTable { height: auto; max-height: 12; }
+    CompareScreen #compare-status { height: auto; color: $text-muted; }
+    CompareScreen #readings { height: auto; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "show", "Show its timeline"),
+        Binding("escape,c", "back", "Back"),
+    ]
+
+    class Finished(Message):
+        def __init__(self, outcome: session.Outcome) -> None:
+            super().__init__()
+            self.outcome = outcome
+
+    class Baseline(Message):
+        """The sequential run measured ``wall_s`` for the work identified by ``key``."""
+
+        def __init__(self, key: tuple[object, ...], wall_s: float) -> None:
+            super().__init__()
+            self.key = key
+            self.wall_s = wall_s
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        key: tuple[object, ...] = (),
+        backends: list[str] | None = None,
+        results: list[comparing.CompareResult] | None = None,
+    ) -> None:
+        """Race ``spec`` on ``backends``; given ``results`` (a recording) it only shows them."""
+        super().__init__()
+        self.spec = spec
+        self.key = key
+        self.order = ["sequential"] + [b for b in (backends or list(BACKENDS)) if b != "sequential"]
+        self.results: list[comparing.CompareResult] = list(results or [])
+        if results is not None:
+            self.order = [r.backend for r in self.results]
+        self._session: session.Session | None = None
+        self._baseline: float | None = None
+        self._cpu_bound = True
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"compare · {self.spec.workload} · {self.spec.tasks} tasks"
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+            yield Static("", id="compare-status")
+            yield Static("", id="readings")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in (
+            "backend",
+            "start",
+            "wall s",
+            "",
+            "speedup",
+            "efficiency",
+            "CPU par.",
+            "status",
+        ):
+            table.add_column(column, key=column or "bar")
+        self._redraw()
+        self._next()
+
+    def _next(self) -> None:
+        done = len(self.results)
+        if done >= len(self.order):
+            self.query_one("#compare-status", Static).update(
+                "done · enter: show that run's timeline · esc: back"
+            )
+            return
+        backend = self.order[done]
+        spec = self.spec.with_backend(backend)
+        self.query_one("#compare-status", Static).update(
+            f"running {backend} ({done + 1}/{len(self.order)})…"
+        )
+        self._session = session.Session(spec, on_done=lambda o: self.post_message(self.Finished(o)))
+        self._session.start()
+
+    def on_compare_screen_finished(self, message: Finished) -> None:
+        outcome = message.outcome
+        backend = self.order[len(self.results)]
+        stats = outcome.trace.stats()
+        if backend == "sequential":
+            self._baseline = stats.wall_s or None
+            self._cpu_bound = stats.busy_s > 0 and stats.cpu_s / stats.busy_s >= 0.5
+            if self._baseline and outcome.status == session.FINISHED:
+                self.post_message(self.Baseline(self.key, self._baseline))
+        cores = pyinfo.usable_cpus()
+        workers = int(outcome.trace.detail.get("workers") or 1)
+        speedup = self._baseline / stats.wall_s if self._baseline and stats.wall_s else 0.0
+        result = comparing.CompareResult(
+            backend=backend,
+            start_method=self.spec.with_backend(backend).start_method,
+            workers=workers,
+            outcome=outcome,
+            stats=stats,
+            speedup=speedup,
+            efficiency=speedup / max(1, min(workers, cores)),
+            reading=comparing.reading(backend, stats, speedup, self._cpu_bound, cores),
+        )
+        self.results.append(result)
+        self._redraw()
+        self._next()
+
+    def _redraw(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        longest = max((r.stats.wall_s for r in self.results), default=0.0) or 1.0
+        for r in self.results:
+            bar = Text("█" * max(1, round(r.stats.wall_s / longest * 12)), style="cyan")
+            table.add_row(
+                r.backend,
+                r.start_method or "",
+                f"{r.stats.wall_s:.3f}",
+                bar,
+                f"{r.speedup:.2f}×",
+                f"{r.efficiency:.0%}",
+                f"{r.stats.cpu_parallelism:.2f}",
+                r.outcome.status,
+            )
+        readings = Text()
+        for r in self.results:
+            readings.append(f"{r.backend}: ", style="bold")
+            readings.append(r.reading + "\n")
+        self.query_one("#readings", Static).update(readings)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_show()
+
+    def action_show(self) -> None:
+        table = self.query_one(DataTable)
+        if 0 <= table.cursor_row < len(self.results):
+            self._stop()
+            self.dismiss(self.results[table.cursor_row].outcome.trace)
+
+    def action_back(self) -> None:
+        self._stop()
+        self.dismiss(None)
+
+    def _stop(self) -> None:
+        if self._session is not None and not self._session.done:
+            self._session.cancel()
+            self._session.wait(5)
+        self.order = self.order[: len(self.results)]

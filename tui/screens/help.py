@@ -1,0 +1,64 @@
+"""Provides the help screen: every key and what it does."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: list[tuple[str, str]] = [
+    ("1 … 6", "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool"),
+    ("r", "run the selected workload (again)"),
+    ("x", "cancel the run: its processes are killed"),
+    ("c", "compare: every backend in turn, with speedups"),
+    ("b", "run the sequential baseline for speedups"),
+    ("+  -", "one worker more / fewer"),
+    ("m", "next start method: fork, spawn, forkserver"),
+    ("o", "next mode: map, as-completed, wait"),
+    ("[  ]", "zoom the timeline in / out"),
+    ("←  →", "pan the timeline"),
+    ("f", "fit the whole run"),
+    ("↑  ↓  tab", "select a task: its details show below the timeline"),
+    ("e", "export the run as a Chrome trace (Perfetto opens it)"),
+    ("s", "save an SVG screenshot"),
+    ("?", "this help"),
+    ("q", "quit (a running run is stopped first)"),
+]
+
+READING = (
+    "A bar is a task on its worker's lane. █ computing, ▓ ▒ partly, ░ waiting (for the GIL, a "
+    "lock, the network). Next to each lane: its live CPU %. Threads running Python take turns "
+    "on the GIL; processes each have their own."
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and how to read the screen."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 80; max-width: 100%; height: auto; max-height: 90%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        for key, meaning in KEYS:
+            table.add_row(key, meaning)
+        with VerticalScroll() as scroll:
+            scroll.border_title = "concviz keys"
+            yield Static(table)
+            yield Static("\n" + READING)

@@ -1,0 +1,124 @@
+"""Provides the executor panel: backend, workers, start method, mode and the workload's knobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, Static
+
+from tui.choices import Choices
+
+
+class ExecutorPanel(Vertical):
+    """Shows the choices; numbers are edited in place and checked by the app."""
+
+    DEFAULT_CSS = """
+    ExecutorPanel { height: auto; }
+    ExecutorPanel .row { height: 1; }
+    ExecutorPanel .name { width: 10; color: $text-muted; }
+    ExecutorPanel Input { width: 1fr; height: 1; border: none; padding: 0; }
+    ExecutorPanel #problem { color: $error; height: auto; }
+    ExecutorPanel #fixed { height: auto; }
+    """
+
+    class Changed(Message):
+        """The user typed a new value for ``field``."""
+
+        def __init__(self, field: str, text: str) -> None:
+            super().__init__()
+            self.field = field
+            self.text = text
+
+    EDITABLE = ("workers", "chunksize", "tasks")
+
+    def __init__(self, choices: Choices, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.choices = choices
+        self._param_names: tuple[str, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="fixed")
+        for field in self.EDITABLE:
+            with Horizontal(classes="row"):
+                yield Label(field, classes="name")
+                yield Input(id=f"edit-{field}", compact=True, select_on_focus=True)
+        yield Vertical(id="params")
+        yield Label("", id="problem")
+
+    def on_mount(self) -> None:
+        self.show(self.choices)
+
+    def on_resize(self) -> None:
+        self.show(self.choices)
+
+    def show(self, choices: Choices) -> None:
+        """Display ``choices`` (attributes down: the app calls this)."""
+        self.choices = choices
+        fixed = Text()
+        start = choices.start_method_label()
+        if self.size.width and self.size.width < 26:
+            start = start.replace(" (default)", "")
+        rows: list[tuple[str, str]] = [
+            ("backend", choices.backend),
+            ("start", start),
+            ("mode", choices.mode if choices.backend != "sequential" else "—"),
+        ]
+        for name, value in rows:
+            fixed.append(f"{name:<10}", style="dim")
+            fixed.append(f"{value}\n", style="bold")
+        fixed.rstrip()
+        self.query_one("#fixed", Static).update(fixed)
+        values: dict[str, Any] = {
+            "workers": choices.workers,
+            "chunksize": choices.chunksize or "default",
+            "tasks": choices.tasks or "default",
+        }
+        for field, value in values.items():
+            box = self.query_one(f"#edit-{field}", Input)
+            if not box.has_focus:
+                box.value = str(value)
+        self._show_params(choices)
+
+    def _show_params(self, choices: Choices) -> None:
+        params = choices.workload_params()
+        names = tuple(p.name for p in params)
+        holder = self.query_one("#params", Vertical)
+        if names != self._param_names:
+            self._param_names = names
+            holder.remove_children()
+            for param in params:
+                row = Horizontal(classes="row")
+                holder.mount(row)
+                row.mount(Label(param.name, classes="name"))
+                row.mount(Input(id=f"edit-{param.name}", compact=True, select_on_focus=True))
+            self.call_after_refresh(self._fill_params, choices)
+        else:
+            self._fill_params(choices)
+
+    def _fill_params(self, choices: Choices) -> None:
+        for param in choices.workload_params():
+            boxes = self.query(f"#edit-{param.name}").results(Input)
+            for box in boxes:
+                if not box.has_focus:
+                    value = choices.param(param.name)
+                    box.value = ", ".join(value) if isinstance(value, list) else str(value)
+
+    def problem(self, text: str) -> None:
+        """Show (or clear) the reason a value was refused."""
+        self.query_one("#problem", Label).update(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._changed(event.input)
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        event.stop()
+        self._changed(event.input)
+
+    def _changed(self, box: Input) -> None:
+        if box.id and box.id.startswith("edit-"):
+            self.post_message(self.Changed(box.id.removeprefix("edit-"), box.value))

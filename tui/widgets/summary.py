@@ -1,0 +1,132 @@
+"""Provides the summary pane: the run's numbers, the speedup, and the selected task."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import RichLog, Static
+
+from workloads import events
+from workloads.trace import UNSET, Trace
+
+
+def _seconds(ns: int) -> str:
+    return f"{ns / 1e9:.3f} s"
+
+
+class SummaryPanel(Static):
+    """Wall time, tasks done, parallelism, speedup against the baseline, the selected task."""
+
+    DEFAULT_CSS = """
+    SummaryPanel { height: auto; }
+    """
+
+    def show(
+        self,
+        trace: Trace | None,
+        status: str,
+        baseline_wall: float | None,
+        cpus: int,
+        selected: int | None,
+        note: tuple[str, str] | None,
+        now_ns: int,
+    ) -> None:
+        """Redraw from the data the app hands down."""
+        text = Text(no_wrap=False)
+        if trace is None or not trace.info:
+            text.append(status or "idle", style="bold")
+            if note:
+                text.append(f"\n{note[0]}\n{note[1]}", style="italic dim")
+            self.update(text)
+            return
+        stats = trace.stats()
+        done = stats.ok + stats.errors + stats.crashed
+        text.append(f"{status} ", style="bold")
+        if trace.finished:
+            text.append(f"wall {stats.wall_s:.2f} s")
+        else:
+            begin = trace.begin_ns if trace.begin_ns != UNSET else trace.t0_ns
+            text.append(f"{max(now_ns - begin, 0) / 1e9:.1f} s")
+        text.append(f" · {done}/{stats.tasks} tasks")
+        if stats.errors:
+            text.append(f" · {stats.errors} raised", style="red")
+        if trace.finished and stats.wall_s:
+            text.append(f" · parallelism {stats.parallelism:.2f} · CPU {stats.cpu_parallelism:.2f}")
+            if baseline_wall:
+                speedup = baseline_wall / stats.wall_s
+                workers = int(trace.detail.get("workers") or 1)
+                efficiency = speedup / max(1, min(workers, cpus))
+                text.append(
+                    f"\nspeedup {speedup:.2f}× vs sequential · efficiency {efficiency:.0%}",
+                    style="bold",
+                )
+            else:
+                text.append("\nno sequential baseline yet: press b", style="dim")
+        if selected is not None and selected < trace.count:
+            view = trace.task(selected)
+            lane = view.lane
+            text.append(f"\ntask {selected}", style="bold")
+            text.append(f" · input {view.input} · ")
+            if view.error:
+                text.append(view.error, style="red")
+            else:
+                text.append(f"→ {view.result if view.result is not None else '…'}")
+            if lane is not None:
+                text.append(
+                    f" · pid {lane.pid}" + (f"/tid {lane.tid}" if lane.kind != "proc" else "")
+                )
+            if view.start_ns != UNSET:
+                origin = trace.begin_ns if trace.begin_ns != UNSET else view.start_ns
+                end = view.end_ns if view.end_ns != UNSET else now_ns
+                text.append(
+                    f" · start +{(view.start_ns - origin) / 1e9:.3f} s · took {_seconds(end - view.start_ns)}"
+                )
+                if view.cpu_ns != UNSET and end > view.start_ns:
+                    text.append(f" · CPU {view.cpu_ns / (end - view.start_ns):.0%}")
+                if view.submit_ns != UNSET:
+                    text.append(f" · queued {_seconds(max(view.start_ns - view.submit_ns, 0))}")
+        elif note:
+            text.append(f"\n{note[0]}", style="italic dim")
+        self.update(text)
+
+
+class ResultsLog(RichLog):
+    """Results in the order the parent received them: map keeps input order, as-completed not."""
+
+    DEFAULT_CSS = """
+    ResultsLog { height: 1fr; overflow-x: hidden; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, max_lines=2000, wrap=False, markup=False, highlight=False)
+        self._shown = 0
+        self._trace: Trace | None = None
+
+    def follow(self, trace: Trace | None) -> None:
+        """Start over for a new run."""
+        self._trace = trace
+        self._shown = 0
+        self.clear()
+
+    def catch_up(self) -> None:
+        """Append the results received since the last call."""
+        trace = self._trace
+        if trace is None:
+            return
+        order = trace.recv_order
+        while self._shown < len(order):
+            task = order[self._shown]
+            if trace.status[task] in (events.PENDING, events.RUNNING) and not trace.finished:
+                break  # its end is still on the way from the worker: keep the order, wait
+            self._shown += 1
+            line = Text(f"{self._shown:>4} ", style="dim")
+            line.append(f"task {task:<4} ")
+            status = trace.status[task]
+            if status == events.ERROR:
+                line.append(trace.errors.get(task, "error"), style="red")
+            else:
+                result = trace.results[task]
+                line.append(f"→ {result}" if result is not None else "→ (done)")
+            lane_id = trace.lane[task]
+            if lane_id != UNSET:
+                line.append(f"  pid {trace.lanes[lane_id].pid}", style="dim")
+            self.write(line)
