@@ -48,6 +48,8 @@ def test_mid_run(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[n
 def test_finished_with_summary(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     async def select_a_task(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.press("down", "down")
+        await pilot.pause()  # the selection message reaches the summary
+        await pilot.pause()
 
     assert snap_compare(
         app_with(process_pool_run(), now_ms=2000), terminal_size=size, run_before=select_a_task

@@ -33,14 +33,8 @@ from workloads.spec import BACKENDS, SpecError
 from workloads.trace import Trace
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
+RESULTS_EVERY = 10  # frames between results-log updates during a run (1 s at 10 fps)
 NARROW_WIDTH = 110
-
-
-class RunProgress(Message):
-    """New events reached the trace (posted by the bridge thread; the newest replaces older)."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, RunProgress)
 
 
 class RunEnded(Message):
@@ -103,6 +97,7 @@ class ConcvizApp(App[None]):
         self.output_dir = output_dir or Path.cwd()
         if trace is not None and not trace.finished:
             self.status = "running"
+        self._frames = 0
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -241,12 +236,8 @@ class ConcvizApp(App[None]):
         def ended(outcome: session.Outcome) -> None:
             self.post_message(RunEnded(outcome, sequential, key))
 
-        run = session.Session(
-            spec,
-            listener=lambda batch: self.post_message(RunProgress()),
-            clock=self.clock,
-            on_done=ended,
-        )
+        # The bridge thread fills run.trace; frames read it (no message per batch needed).
+        run = session.Session(spec, clock=self.clock, on_done=ended)
         self.session = run
         self.trace = run.trace
         self.selected = None
@@ -261,9 +252,6 @@ class ConcvizApp(App[None]):
             self.session.cancel()
             self.status = "cancelling"
             self._refresh_summary()
-
-    def on_run_progress(self, message: RunProgress) -> None:
-        self.results.catch_up()
 
     def on_run_ended(self, message: RunEnded) -> None:
         outcome = message.outcome
@@ -302,8 +290,12 @@ class ConcvizApp(App[None]):
 
     def _frame(self) -> None:
         if self.running:
+            self._frames += 1
             self.timeline.tick(self.clock())
             self._refresh_summary()
+            if self._frames % RESULTS_EVERY == 0:
+                # A new line scrolls (repaints) the whole log: batch them, fewer bytes over SSH.
+                self.results.catch_up()
 
     def _refresh_summary(self) -> None:
         workload = WORKLOADS.get(self.choices.workload)

@@ -221,6 +221,7 @@ class Session:
         started_at = time.monotonic()
         last_progress = time.monotonic()
         started = False
+        exited_at: float | None = None
         while True:
             batch = self._get_batch()
             if batch:
@@ -252,7 +253,10 @@ class Session:
                 )
             if not started and now - started_at > STARTUP_TIMEOUT_S:
                 return self._end_early(FAILED, events.CANCELLED, "the run did not start")
-            if self._process.exitcode is not None:
+            if self._process.exitcode is not None and exited_at is None:
+                # Its last events may still be in the pipe: read on for a moment.
+                exited_at = now
+            elif exited_at is not None and now - exited_at > 1.0:
                 # The supervisor vanished without its final event: it died.
                 return self._end_early(
                     FAILED,

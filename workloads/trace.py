@@ -243,7 +243,9 @@ class Trace:
         self.recv_order = array("i")
         self.log: list[tuple[int, str]] = []
         self.worker_exits: dict[int, tuple[int, int | None]] = {}
-        self.last_event_ns = UNSET
+        self.first_ns = UNSET  # earliest submit or start seen
+        self.last_ns = UNSET  # latest start or end seen
+        self.counts = [0] * len(events.STATUS_NAMES)  # tasks per status, kept as they change
 
     # -- ingest -----------------------------------------------------------------------------
 
@@ -256,9 +258,22 @@ class Trace:
             column.extend(array("q", [UNSET]) * grow)
         self.lane.extend(array("i", [UNSET]) * grow)
         self.status.extend(array("b", [events.PENDING]) * grow)
+        self.counts[events.PENDING] += grow
         self.inputs.resize(count)
         self.results.resize(count)
         self.count = count
+
+    def _set_status(self, task: int, status: int) -> None:
+        counts = self.counts
+        counts[self.status[task]] -= 1
+        counts[status] += 1
+        self.status[task] = status
+
+    def _seen(self, t: int) -> None:
+        if self.first_ns == UNSET or t < self.first_ns:
+            self.first_ns = t
+        if t > self.last_ns:
+            self.last_ns = t
 
     def lane_for(self, pid: int, tid: int, kind: str | None = None) -> Lane:
         """The lane of worker thread ``(pid, tid)``, created on first sight."""
@@ -285,6 +300,7 @@ class Trace:
                 _, task, pid, tid, t = event
                 self._ensure(task)
                 self.start[task] = t
+                self._seen(t)
                 lane = self.lane_for(pid, tid)
                 self.lane[task] = lane.id
                 if self.end[task] != UNSET:  # the end arrived first
@@ -293,16 +309,17 @@ class Trace:
                 else:
                     self.running[lane.id] = task
                 if self.status[task] == events.PENDING:
-                    self.status[task] = events.RUNNING
+                    self._set_status(task, events.RUNNING)
                 progress = True
             elif kind == events.TASK_FINISHED:
                 _, task, pid, tid, t, cpu, status, result, error = event
                 self._ensure(task)
                 lane = self.lane_for(pid, tid)
                 self.end[task] = t
+                self._seen(t)
                 self.cpu[task] = cpu
                 self.lane[task] = lane.id
-                self.status[task] = status
+                self._set_status(task, status)
                 self.results[task] = result
                 if error:
                     self.errors[task] = error
@@ -317,6 +334,7 @@ class Trace:
             elif kind == events.TASK_SUBMITTED:
                 self._ensure(event[1])
                 self.submit[event[1]] = event[2]
+                self._seen(event[2])
             elif kind == events.TASK_RESULT:
                 self._ensure(event[1])
                 self.recv[event[1]] = event[2]
@@ -386,7 +404,7 @@ class Trace:
     def mark(self, tasks: Iterable[int], status: int, at_ns: int | None = None) -> None:
         """Set the status of tasks that ended without their own word (stalled, cancelled)."""
         for task in tasks:
-            self.status[task] = status
+            self._set_status(task, status)
         if at_ns is not None:
             self.stopped_ns = at_ns
 
@@ -394,11 +412,9 @@ class Trace:
         """The run's measured interval: executor created to shut down (or what was seen)."""
         if self.begin_ns != UNSET and self.end_ns != UNSET:
             return self.begin_ns, self.end_ns
-        starts = [t for t in self.start if t != UNSET]
-        ends = [t for t in self.end if t != UNSET]
-        if not starts:
+        if self.first_ns == UNSET:
             return 0, 0
-        return min(starts), max(ends or starts)
+        return self.first_ns, self.last_ns
 
     def stats(self) -> RunStats:
         """Wall time, busy and CPU time, parallelism, per-lane shares and task counts."""
@@ -406,9 +422,7 @@ class Trace:
         wall = max(end - begin, 0) / 1e9
         busy = sum(lane.busy_ns for lane in self.lanes) / 1e9
         cpu = sum(lane.cpu_ns for lane in self.lanes) / 1e9
-        counts = {code: 0 for code in events.STATUS_NAMES}
-        for code in self.status:
-            counts[code] += 1
+        counts = self.counts
         lanes = [
             LaneStats(
                 label=lane.label,

@@ -176,14 +176,30 @@ def axis(begin: int, end: int, width: int, origin: int | None = None) -> str:
     return "".join(line)
 
 
+STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def roomy(span_ns: float) -> int:
+    """``span_ns`` rounded up to a step of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times 10^k."""
+    if span_ns <= 0:
+        return 1_000_000
+    power = 10 ** math.floor(math.log10(span_ns))
+    for step in STEPS:
+        if step * power >= span_ns:
+            return int(step * power)
+    return int(10 * power)
+
+
 def window_of(trace: Trace, now_ns: int | None = None) -> tuple[int, int]:
-    """The time range that fits the whole run (so far)."""
+    """The time range that fits the whole run (so far).
+
+    While a run is live the range grows in steps, not every frame: the scale and the axis
+    then stay put between steps, bars grow cell by cell, and a frame repaints only what grew.
+    """
     begin, end = trace.span_ns()
-    starts = [t for t in trace.submit if t != UNSET]
-    if trace.begin_ns == UNSET and starts:
-        begin = min(begin, min(starts)) if begin else min(starts)
     if now_ns is not None and not trace.finished:
         end = max(end, now_ns)
+        return begin, begin + roomy(end - begin)
     if end <= begin:
         end = begin + 1_000_000
     return begin, end

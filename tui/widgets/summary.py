@@ -14,10 +14,12 @@ def _seconds(ns: int) -> str:
 
 
 class SummaryPanel(Static):
+    _shown: Text | None = None
+
     """Wall time, tasks done, parallelism, speedup against the baseline, the selected task."""
 
     DEFAULT_CSS = """
-    SummaryPanel { height: auto; }
+    SummaryPanel { height: 1fr; }
     """
 
     def show(
@@ -86,7 +88,17 @@ class SummaryPanel(Static):
                     text.append(f" · queued {_seconds(max(view.start_ns - view.submit_ns, 0))}")
         elif note:
             text.append(f"\n{note[0]}", style="italic dim")
-        self.update(text)
+        self._update_if_changed(text)
+
+    def _update_if_changed(self, text: Text) -> None:
+        # Unchanged text must not cost a repaint (and bytes over SSH) every frame.
+        if (
+            self._shown is None
+            or text.plain != self._shown.plain
+            or text.spans != self._shown.spans
+        ):
+            self._shown = text
+            self.update(text, layout=False)  # the pane's height is fixed: no relayout
 
 
 class ResultsLog(RichLog):

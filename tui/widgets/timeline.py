@@ -10,9 +10,9 @@ from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.strip import Strip
-from textual.widget import Widget
 
 from tui.render import timeline
+from tui.widgets.lines import LineCacheWidget
 from workloads import events
 from workloads.trace import UNSET, Lane, Trace
 
@@ -25,7 +25,7 @@ _COMPONENT = {
 }
 
 
-class TimelineView(Widget, can_focus=True):
+class TimelineView(LineCacheWidget, can_focus=True):
     """Lanes × time. Fits the run while it runs; zoom, pan and pick tasks afterwards."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -89,14 +89,14 @@ class TimelineView(Widget, can_focus=True):
         self._first_lane = 0
         if message is not None:
             self.message = message
-        self.refresh()
+        self.update_lines()
 
     def tick(self, now_ns: int, lane_cpu: dict[int, float] | None = None) -> None:
         """Advance the clock (running bars grow) and the per-lane CPU readings."""
         self.now_ns = now_ns
         if lane_cpu is not None:
             self.lane_cpu = lane_cpu
-        self.refresh()
+        self.update_lines()
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -119,17 +119,17 @@ class TimelineView(Widget, can_focus=True):
             centre = self.trace.start[self.selected]
         half = max((end - begin) * factor / 2, 1000)
         self.window = (int(centre - half), int(centre + half))
-        self.refresh()
+        self.update_lines()
 
     def action_pan(self, fraction: float) -> None:
         begin, end = self.current_window()
         shift = int((end - begin) * fraction)
         self.window = (begin + shift, end + shift)
-        self.refresh()
+        self.update_lines()
 
     def action_fit(self) -> None:
         self.window = None
-        self.refresh()
+        self.update_lines()
 
     def action_step(self, direction: int) -> None:
         task = self._neighbour(direction)
@@ -144,7 +144,7 @@ class TimelineView(Widget, can_focus=True):
             elif lane >= self._first_lane + rows:
                 self._first_lane = lane - rows + 1
         self.post_message(self.TaskSelected(task))
-        self.refresh()
+        self.update_lines()
 
     def _neighbour(self, direction: int) -> int | None:
         """The task that starts next after (or last before) the selected one."""
@@ -198,9 +198,11 @@ class TimelineView(Widget, can_focus=True):
             return min(longest, 30)
         return min(12, max(width // 4, 6))
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        height = self.size.height
+    def build_lines(self, width: int, height: int) -> list[Strip]:
+        """The whole frame: one strip per lane, the axis last."""
+        return [self._line(y, width, height) for y in range(height)]
+
+    def _line(self, y: int, width: int, height: int) -> Strip:
         trace = self.trace
         if trace is None or not trace.lanes:
             if y == 0:
