@@ -234,3 +234,21 @@ async def test_choosing_a_workload_from_the_list(tmp_path: Path) -> None:
         app.query_one("#workloads").focus()
         await pilot.press("home", "down", "enter")
         assert app.choices.workload == "primes"
+
+
+async def test_the_command_palette_offers_the_same_actions(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {
+            "concviz: Run",
+            "concviz: Compare",
+            "concviz: Backend threads",
+            "concviz: Help",
+        } <= titles
+        command = next(
+            c for c in app.get_system_commands(app.screen) if c.title == "concviz: Backend threads"
+        )
+        command.callback()
+        await pilot.pause()
+        assert app.choices.backend == "threads"

@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from tui.choices import Choices
@@ -55,7 +56,7 @@ class ConcvizApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
-            Binding(str(number), f"backend('{name}')", name, show=False)
+            Binding(str(number), f"backend('{name}')", f"Backend {name}", show=False)
             for number, name in enumerate(BACKENDS, start=1)
         ),
         Binding("r", "run", "Run"),
@@ -98,6 +99,19 @@ class ConcvizApp(App[None]):
         if trace is not None and not trace.finished:
             self.status = "running"
         self._frames = 0
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The command palette offers every key's action too."""
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if not isinstance(binding, Binding) or binding.priority:
+                continue
+            key = binding.key_display or binding.key.split(",")[0]
+
+            def run(action: str = binding.action) -> None:
+                self.call_later(self.run_action, action)
+
+            yield SystemCommand(f"concviz: {binding.description}", f"key {key}", run)
 
     # -- layout -----------------------------------------------------------------------------
 
