@@ -140,3 +140,16 @@ def test_no_terminal_says_what_to_use_instead() -> None:
     )
     assert result.returncode == 2
     assert "needs a terminal" in result.stderr and "concviz run" in result.stderr
+
+
+def test_losing_the_terminal_ends_the_dashboard_and_its_run(terminal: Terminal) -> None:
+    terminal.wait_for(lambda s: "timeline" in s)
+    terminal.press("r")
+    terminal.wait_for(lambda s: "p1 " in s or "proc 1 ·" in s)
+    workers = {p.pid for p in descendants(terminal.proc.pid)}
+    os.close(terminal.master)  # the terminal emulator (or the SSH connection) is gone
+    terminal.master = os.open(os.devnull, os.O_RDONLY)  # for close() in the fixture
+    terminal.proc.wait(10)
+    time.sleep(0.2)
+    alive = [pid for pid in workers if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"left behind: {alive}"

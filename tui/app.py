@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
+import termios
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -168,7 +172,9 @@ class ConcvizApp(App[None]):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.action_quit_app)
+                loop.add_signal_handler(sig, self.terminate, 128 + sig)
+        if not self.is_headless:
+            self.set_interval(1.0, self._check_terminal)
 
     def on_resize(self, event: object) -> None:
         self._apply_size(self.size.width, self.size.height)
@@ -382,6 +388,24 @@ class ConcvizApp(App[None]):
     def action_quit_app(self) -> None:
         self.stop_run()
         self.exit()
+
+    def terminate(self, code: int = 1) -> None:
+        """SIGTERM, SIGHUP or a vanished terminal: end the run, then the app, whatever hangs.
+
+        With its terminal gone Textual may never finish restoring it, and a stuck thread would
+        keep the interpreter alive: a daemon timer ends the process if a clean exit stalls.
+        """
+        self.stop_run()
+        timer = threading.Timer(3.0, os._exit, args=(code,))
+        timer.daemon = True
+        timer.start()
+        self.exit(return_code=code)
+
+    def _check_terminal(self) -> None:
+        try:
+            termios.tcgetattr(sys.__stdin__.fileno())
+        except (OSError, termios.error, AttributeError, ValueError):
+            self.terminate()
 
     def stop_run(self) -> None:
         """End a running run and wait (briefly) until its processes are gone."""

@@ -257,7 +257,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     finally:
         app.stop_run()
         session.shutdown()
-    return EXIT_OK
+    return app.return_code or EXIT_OK
 
 
 def _exit_code(outcome: Any) -> int:
