@@ -18,3 +18,14 @@ def where(x: int) -> tuple[int, int]:
 
 
 NOT_CALLABLE = 42
+
+
+def lock_result(x: int) -> object:
+    """Returns something that cannot be pickled (a lock) for one input."""
+    import threading
+
+    return threading.Lock() if x == 2 else x
+
+
+# A lambda bound to a module name: concviz loads targets by name in every worker.
+lambda_square = lambda x: x * x  # noqa: E731

@@ -151,5 +151,9 @@ def test_losing_the_terminal_ends_the_dashboard_and_its_run(terminal: Terminal) 
     terminal.master = os.open(os.devnull, os.O_RDONLY)  # for close() in the fixture
     terminal.proc.wait(10)
     time.sleep(0.2)
-    alive = [pid for pid in workers if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    alive = [
+        pid
+        for pid in workers
+        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
     assert not alive, f"left behind: {alive}"

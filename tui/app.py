@@ -290,11 +290,12 @@ class ConcvizApp(App[None]):
                 severity="warning",
                 timeout=8,
             )
-        elif outcome.status == session.FAILED:
+        elif outcome.status in (session.FAILED, session.CRASHED):
             self.notify(outcome.message, severity="error", timeout=8)
         if self.trace is outcome.trace:
             self.timeline.tick(self.clock())
             self.results.catch_up()
+            self.results.show_stacks(outcome.stacks)
         self._refresh_summary()
 
     # -- periodic work ------------------------------------------------------------------------

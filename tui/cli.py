@@ -76,6 +76,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     params.add_argument(
         "--url", action="append", help="download: fetch this URL instead (repeatable)"
     )
+    params.add_argument("--crash-at", type=int, help="crash: the task that fails (default 3)")
+    params.add_argument("--crash-how", help="crash: raise, exit, kill or segfault (default kill)")
+    params.add_argument(
+        "--hang-at", type=int, help="hang: the task that blocks forever (default 2)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,10 +125,16 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
+PARAM_NAMES = ("size", "scale", "seed", "url", "crash_at", "crash_how", "hang_at")
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in PARAM_NAMES}
+
+
 def _spec_from(args: argparse.Namespace) -> Any:
     from workloads.spec import build_spec
 
-    params = {"size": args.size, "scale": args.scale, "seed": args.seed, "url": args.url}
     return build_spec(
         workload=args.workload,
         backend=args.backend,
@@ -132,7 +143,7 @@ def _spec_from(args: argparse.Namespace) -> Any:
         workers=args.workers,
         chunksize=args.chunksize,
         tasks=args.tasks,
-        params=params,
+        params=_params(args),
         target=args.target,
         inputs=args.inputs,
         stall_timeout=args.stall_timeout,
@@ -225,16 +236,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     )
     from dataclasses import replace
 
-    params = tuple(
-        (k, v)
-        for k, v in {
-            "size": args.size,
-            "scale": args.scale,
-            "seed": args.seed,
-            "url": args.url,
-        }.items()
-        if v is not None
-    )
+    params = tuple((k, v) for k, v in _params(args).items() if v is not None)
     choices = replace(choices, chunksize=args.chunksize, tasks=args.tasks, params=params)
     if args.workers is not None:
         choices = replace(choices, workers=args.workers)
@@ -244,13 +246,11 @@ def _dashboard(args: argparse.Namespace) -> int:
         return _usage_error(str(exc))
     if args.target:
         return _usage_error("--target runs with `concviz run` or `concviz compare` for now")
-    from multiprocessing import resource_tracker
-
     from tui.app import ConcvizApp
     from workloads import session
 
-    # Inside the app stderr has no file descriptor; multiprocessing's helper needs one at start.
-    resource_tracker.ensure_running()
+    # Before the app takes the terminal: the helper inherits file descriptor 2.
+    session.start_resource_tracker()
     app = ConcvizApp(choices)
     try:
         app.run()
@@ -265,6 +265,8 @@ def _exit_code(outcome: Any) -> int:
 
     if outcome.status == session.STALLED:
         return EXIT_STALLED
+    if outcome.status == session.CRASHED:
+        return EXIT_CRASHED
     if outcome.status == session.CANCELLED:
         return EXIT_INTERRUPTED
     stats = outcome.trace.stats()

@@ -97,6 +97,11 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         console.print(Text(f"  still alive when stopped: {shown}", style="yellow"))
     if outcome.pending:
         console.print(Text(f"  {outcome.pending} task(s) never started", style="yellow"))
+    for pid, stack in outcome.stacks.items():
+        console.print(
+            Text(f"\nwhere pid {pid} is stuck (its threads' Python stacks):", style="bold yellow")
+        )
+        console.print(Text(stack, style="yellow"), no_wrap=True, overflow="crop")
     if trace.lanes:
         console.print()
         for text in timeline_text(trace, console.width):
@@ -113,7 +118,9 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
                 f"{lane.busy_s:.3f}",
                 f"{lane.busy_share:.0%}",
                 f"{lane.cpu_s:.3f}",
-                "" if lane.exitcode is None else str(lane.exitcode),
+                ""
+                if lane.exitcode is None
+                else session.exit_text(lane.exitcode).replace("exit code ", ""),
             )
         console.print(table)
     errors = list(trace.errors.items())[:5]
@@ -184,6 +191,7 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
         "received_order": list(trace.recv_order),
         "stuck": [vars(s) for s in outcome.stuck],
         "alive": [vars(p) for p in outcome.alive],
+        "stacks": {str(pid): text for pid, text in outcome.stacks.items()},
         "params": dict(spec.params),
         "python": {
             "version": python["version"],

@@ -27,13 +27,20 @@ class Param:
     help: str
     minimum: float | None = None
     multiple: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
     def check(self, value: Any) -> str | None:
         """Why ``value`` is not acceptable, or None when it is."""
         values = value if self.multiple else [value]
         for item in values:
             if self.minimum is not None and item < self.minimum:
-                return f"--{self.name} must be at least {self.minimum:g}, got {item}"
+                return f"{self.flag} must be at least {self.minimum:g}, got {item}"
+            if self.choices and item not in self.choices:
+                return f"unknown {self.flag} {item!r} (choose from: {', '.join(self.choices)})"
         return None
 
 
@@ -134,6 +141,13 @@ def _configured_parent(params: Mapping[str, Any], count: int, rundir: Path) -> I
         root.removeHandler(handler)
 
 
+CRASH_KINDS = ("raise", "exit", "kill", "segfault")
+
+
+def _crash_inputs(p: Mapping[str, Any], n: int) -> Inputs:
+    return [(i, p["crash_at"], p["crash_how"]) for i in range(n)]
+
+
 _SEED = Param("seed", int, 0, "random seed for the generated delays")
 
 WORKLOADS: dict[str, Workload] = {
@@ -224,6 +238,35 @@ WORKLOADS: dict[str, Workload] = {
             default_tasks=60,
             prepare=_logging_thread,
             fresh_worker_per_task=True,
+        ),
+        Workload(
+            name="crash",
+            function=tasks.crash,
+            summary="task K raises, exits, is killed or segfaults",
+            note=(
+                "Watch: a dead worker's lane is marked with its exit code or signal; the run ends.",
+                "Why: a killed worker cannot report; Pool.map would wait for its task forever.",
+            ),
+            default_tasks=8,
+            prepare=_plain(_crash_inputs),
+            params=(
+                Param("crash_at", int, 3, "the task that fails", minimum=0),
+                Param(
+                    "crash_how", str, "kill", "raise, exit, kill or segfault", choices=CRASH_KINDS
+                ),
+            ),
+        ),
+        Workload(
+            name="hang",
+            function=tasks.hang,
+            summary="task K blocks forever on a lock",
+            note=(
+                "Watch: the run stalls; its stuck lane and the worker's stack are shown.",
+                "Why: nothing in Python times out a blocked lock; only a watchdog can tell.",
+            ),
+            default_tasks=6,
+            prepare=_plain(lambda p, n: [(i, p["hang_at"]) for i in range(n)]),
+            params=(Param("hang_at", int, 2, "the task that hangs", minimum=0),),
         ),
         Workload(
             name="fork-state",

@@ -8,6 +8,7 @@ death shows as end-of-file, and nothing already sent is lost.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -128,6 +129,26 @@ class _State:
     sink: Sink | None = None
     announced = threading.local()
     targets: dict[Any, Callable[[Any], Any]] = {}
+    stack_file: Any = None
+    check_pickle = False  # pool workers send results back: refuse unpicklable ones clearly
+
+
+def stack_path(folder: str, pid: int) -> str:
+    """Where process ``pid`` of a run writes its threads' stacks when asked (SIGUSR1)."""
+    return os.path.join(folder, f"stack-{pid}.txt")
+
+
+def arm_stack_dump(folder: str) -> None:
+    """On SIGUSR1, write every thread's Python stack to this process's own file.
+
+    faulthandler writes from its C signal handler, so it works while the thread that runs
+    the task is blocked on a lock forever (the fork deadlock).
+    """
+    if not hasattr(signal, "SIGUSR1"):
+        return
+    with contextlib.suppress(OSError, RuntimeError, ValueError):
+        _State.stack_file = open(stack_path(folder, os.getpid()), "w")  # noqa: SIM115 - lives with the process
+        faulthandler.register(signal.SIGUSR1, file=_State.stack_file, all_threads=True)
 
 
 def _forget_inherited_sink() -> None:
@@ -187,7 +208,9 @@ def init_worker(address: str, start_method: str | None) -> None:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
     _exit_when_parent_dies()
+    arm_stack_dump(os.path.dirname(address))
     configure(address, events.LANE_PROC, start_method)
+    _State.check_pickle = True
     # Send what is left when the worker exits normally (pools call finalizers on exit).
     multiprocessing.util.Finalize(None, close, exitpriority=100)
     _sink()
@@ -230,6 +253,12 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
         return TaskFailure(text)
     cpu = time.thread_time_ns() - cpu0
     t1 = time.perf_counter_ns()
+    if _State.check_pickle:
+        problem = _unpicklable(result)
+        if problem is not None:
+            if sink is not None:
+                sink.emit(events.task_finished(task, pid, tid, t1, cpu, events.ERROR, "", problem))
+            return TaskFailure(problem)
     if sink is not None:
         sink.emit(
             events.task_finished(task, pid, tid, t1, cpu, events.OK, short_repr(result), None)
@@ -237,7 +266,21 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
     return result
 
 
+def _unpicklable(value: Any) -> str | None:
+    """Why ``value`` cannot travel back to the parent, or None.
+
+    A pool pickles results in a helper thread; one that fails is reported far from its task
+    (multiprocessing.Pool.map raises for the whole map). Checked here, it is one task's error.
+    """
+    try:
+        pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - pickling raises many kinds
+        return f"the result {short_repr(value)} cannot be pickled: {error_text(exc)}"
+    return None
+
+
 def process_entry(address: str, start_method: str | None, item: tuple[int, Any, Any]) -> None:
     """The body of a one-process-per-task worker."""
     init_worker(address, start_method)
+    _State.check_pickle = False  # a Process returns nothing to anyone
     run_task(item)

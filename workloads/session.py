@@ -14,6 +14,7 @@ import os
 import pickle
 import queue
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -30,6 +31,7 @@ from workloads.spec import RunSpec
 from workloads.trace import Trace
 
 STARTUP_TIMEOUT_S = 60.0
+CRASH_SETTLE_S = 0.3  # after a worker dies, gather the deaths it causes before ending
 POLL_S = 0.05
 LOG_LIMIT = 64 * 1024
 
@@ -40,6 +42,19 @@ FINISHED = "finished"
 FAILED = "failed"
 STALLED = "stalled"
 CANCELLED = "cancelled"
+CRASHED = "crashed"
+
+
+def exit_text(code: int | None) -> str:
+    """``SIGKILL`` for a process killed by a signal, ``exit code 1`` otherwise."""
+    if code is None:
+        return "an unknown exit status"
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 @dataclass
@@ -69,6 +84,7 @@ class Outcome:
     message: str = ""
     stuck: list[StuckTask] = field(default_factory=list)
     alive: list[LiveProcess] = field(default_factory=list)
+    stacks: dict[int, str] = field(default_factory=dict)  # pid -> its threads' Python stacks
     pending: int = 0
     log: str = ""
 
@@ -106,28 +122,34 @@ def _reap(pids: set[int], timeout: float) -> None:
             time.sleep(0.02)
 
 
-def _ensure_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker with a real stderr to hand it.
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now, writing to /dev/null.
 
     Under a full-screen UI (Textual) ``sys.stderr`` has no file descriptor, and the tracker's
-    start then fails with "bad value(s) in fds_to_keep"; its messages go to /dev/null instead.
+    start then fails with "bad value(s) in fds_to_keep". And when a stalled or crashed run's
+    tree is killed, its pools' semaphores are left for the tracker to unlink, which it does
+    with a "leaked semaphore" warning: expected here, and noise on the user's screen. The
+    tracker inherits file descriptor 2, so that is what is pointed at /dev/null meanwhile;
+    call this before a UI takes the terminal (the CLI does; a run starts it if needed).
     """
     from multiprocessing import resource_tracker
 
-    try:
-        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
-    except (AttributeError, OSError, ValueError):
-        usable = False
-    if usable:
-        resource_tracker.ensure_running()
+    tracker = resource_tracker._resource_tracker  # noqa: SLF001
+    if getattr(tracker, "_fd", None) is not None:
         return
-    saved = sys.stderr
-    with open(os.devnull, "w") as sink:
-        sys.stderr = sink
-        try:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    saved_fd = os.dup(2)
+    saved_stderr = sys.stderr
+    try:
+        os.dup2(devnull, 2)
+        with open(os.devnull, "w") as sink:
+            sys.stderr = sink
             resource_tracker.ensure_running()
-        finally:
-            sys.stderr = saved
+    finally:
+        sys.stderr = saved_stderr
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        os.close(devnull)
 
 
 def _is_gone(pid: int) -> bool:
@@ -167,7 +189,7 @@ class Session:
     def start(self) -> Session:
         """Start the supervisor and the bridge thread; returns at once."""
         _become_subreaper()
-        _ensure_resource_tracker()
+        start_resource_tracker()
         ctx = multiprocessing.get_context("spawn")
         self._rundir = Path(tempfile.mkdtemp(prefix="concviz-"))
         self._queue = ctx.Queue()
@@ -222,6 +244,8 @@ class Session:
         last_progress = time.monotonic()
         started = False
         exited_at: float | None = None
+        deaths: list[tuple[int, int, int]] = []  # (time, pid, exit code) of abnormal exits
+        first_death: float | None = None
         while True:
             batch = self._get_batch()
             if batch:
@@ -231,10 +255,18 @@ class Session:
                         self._seen_pids.add(event[1])
                     elif event[0] == events.RUN_STARTED:
                         started = True
+                    elif event[0] == events.WORKER_DOWN and event[3] not in (None, 0):
+                        deaths.append((event[2], event[1], event[3]))
                 if progress or not started:
                     last_progress = time.monotonic()
                 if self._listener is not None:
                     self._listener(batch)
+                if deaths and first_death is None:
+                    first_death = time.monotonic()
+                if self.trace.finished and deaths:
+                    self._process.join(10)
+                    _, pid, code = min(deaths)
+                    return self._end_crashed(pid, code)
                 if self.trace.finished:
                     self._process.join(10)
                     if self._process.exitcode is None:
@@ -242,8 +274,13 @@ class Session:
                     if self.trace.failure is not None:
                         return Outcome(FAILED, self.trace, self.trace.failure)
                     return Outcome(FINISHED, self.trace)
-                continue
             now = time.monotonic()
+            if first_death is not None and now - first_death > CRASH_SETTLE_S:
+                # A pool that loses a worker stops the others: blame the first to die.
+                _, pid, code = min(deaths)
+                return self._end_crashed(pid, code)
+            if batch:
+                continue
             if self._cancel.is_set():
                 return self._end_early(CANCELLED, events.CANCELLED, "cancelled")
             stall = self.spec.stall_timeout
@@ -257,12 +294,9 @@ class Session:
                 # Its last events may still be in the pipe: read on for a moment.
                 exited_at = now
             elif exited_at is not None and now - exited_at > 1.0:
-                # The supervisor vanished without its final event: it died.
-                return self._end_early(
-                    FAILED,
-                    events.CRASHED,
-                    f"the supervisor process exited with code {self._process.exitcode}",
-                )
+                # The supervisor vanished without its final event: a task in one of its
+                # threads took the process down (os._exit, a signal, a segfault).
+                return self._end_crashed(self._process.pid or 0, self._process.exitcode)
 
     def _get_batch(self) -> list[events.Event]:
         """Everything the Queue holds now (waiting up to POLL_S for the first item)."""
@@ -296,11 +330,72 @@ class Session:
             )
         pending = self.trace.with_status(events.PENDING)
         alive = self._live_processes()
+        stacks = self._dump_stacks({s.pid for s in stuck}) if status == STALLED else {}
         self._kill_tree()
         self.trace.mark(running, task_status, at_ns=now)
         self.trace.mark(pending, events.CANCELLED if status != FAILED else task_status)
         self.trace.finished = True
-        return Outcome(status, self.trace, message, stuck=stuck, alive=alive, pending=len(pending))
+        return Outcome(
+            status,
+            self.trace,
+            message,
+            stuck=stuck,
+            alive=alive,
+            stacks=stacks,
+            pending=len(pending),
+        )
+
+    def _dump_stacks(self, pids: set[int]) -> dict[int, str]:
+        """Ask stuck processes for their threads' stacks (SIGUSR1, see probe.arm_stack_dump)."""
+        if self._rundir is None or not hasattr(signal, "SIGUSR1"):
+            return {}
+        from workloads.probe import stack_path
+
+        asked: dict[int, Path] = {}
+        for pid in sorted(pids):
+            path = Path(stack_path(str(self._rundir), pid))
+            if not path.exists():
+                continue  # never armed: SIGUSR1 would kill it instead
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGUSR1)
+                asked[pid] = path
+        stacks: dict[int, str] = {}
+        deadline = time.monotonic() + 1.0
+        while len(stacks) < len(asked) and time.monotonic() < deadline:
+            time.sleep(0.1)  # faulthandler writes at once; give it a moment to finish
+            for pid, path in asked.items():
+                with contextlib.suppress(OSError):
+                    text = path.read_text(errors="replace")
+                    if text.strip():
+                        stacks[pid] = text
+        return {pid: _focus(text) for pid, text in stacks.items()}
+
+    def _end_crashed(self, pid: int, code: int | None) -> Outcome:
+        """A worker process died: its tasks crashed, the rest of the run is stopped."""
+        now = self._clock()
+        lanes = {lane.id for lane in self.trace.lanes if lane.pid == pid}
+        for lane in self.trace.lanes:
+            if lane.id in lanes and lane.exitcode is None:
+                lane.exitcode = code
+        running = self.trace.with_status(events.RUNNING)
+        crashed = [task for task in running if self.trace.lane[task] in lanes]
+        others = [task for task in running if self.trace.lane[task] not in lanes]
+        pending = self.trace.with_status(events.PENDING)
+        what = (
+            "the process running the threads"
+            if pid == (self._process.pid if self._process else 0)
+            else "worker"
+        )
+        tasks = ", ".join(f"task {task}" for task in crashed[:5])
+        message = f"{what} pid {pid} died of {exit_text(code)}" + (
+            f" while running {tasks}" if tasks else ""
+        )
+        alive = self._live_processes()
+        self._kill_tree()
+        self.trace.mark(crashed, events.CRASHED, at_ns=now)
+        self.trace.mark(others + pending, events.CANCELLED, at_ns=now)
+        self.trace.finished = True
+        return Outcome(CRASHED, self.trace, message, alive=alive, pending=len(pending))
 
     def _live_processes(self) -> list[LiveProcess]:
         """The run's worker processes still alive, and what state they are in."""
@@ -361,6 +456,20 @@ class Session:
             self._outcome.log = _read_log(self._rundir / "run.log")
         if self._rundir is not None:
             shutil.rmtree(self._rundir, ignore_errors=True)
+
+
+_OWN_THREADS = ("_flush_loop", "in watch", "_exit_when_parent_dies")
+
+
+def _focus(dump: str) -> str:
+    """A faulthandler dump without concviz's own helper threads (flusher, orphan guard)."""
+    sections: list[list[str]] = []
+    for line in dump.splitlines():
+        if line.startswith(("Thread 0x", "Current thread 0x")) or not sections:
+            sections.append([])
+        sections[-1].append(line)
+    kept = [s for s in sections if not any(marker in "\n".join(s) for marker in _OWN_THREADS)]
+    return "\n".join("\n".join(s) for s in kept or sections).strip()
 
 
 def _read_log(path: Path) -> str:

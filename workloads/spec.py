@@ -225,7 +225,8 @@ def build_spec(
         if workload not in (None, "target"):
             raise SpecError(f"--target replaces --workload; drop --workload {workload}")
         if given:
-            raise SpecError(f"--{next(iter(given))} does not apply to --target")
+            flag = "--" + next(iter(given)).replace("_", "-")
+            raise SpecError(f"{flag} does not apply to --target")
         target_ref = parse_target(target, cwd)
         if inputs is None:
             raise SpecError("--target needs --inputs, a JSON array such as '[1, 2, 3]'")
@@ -243,8 +244,9 @@ def build_spec(
         for key, value in given.items():
             param = accepted.get(key)
             if param is None:
-                takes = ", ".join(f"--{p}" for p in accepted) or "no parameters"
-                raise SpecError(f"--{key} does not apply to {name} (it takes: {takes})")
+                takes = ", ".join(p.flag for p in accepted.values()) or "no parameters"
+                flag = "--" + key.replace("_", "-")
+                raise SpecError(f"{flag} does not apply to {name} (it takes: {takes})")
             problem = param.check(value)
             if problem:
                 raise SpecError(problem)

@@ -81,6 +81,9 @@ class Pump:
                     self._accept()
                 else:
                     self._read(obj)  # type: ignore[arg-type]
+            # A pool replaces (and forgets) a dead worker at once: learn handles while they live.
+            if self._conns:
+                self._learn_handles()
             # While finishing, the backend has joined its workers: exit codes are known.
             self._report_exits(final=deadline is not None)
             self._flush_outbox()
@@ -284,6 +287,7 @@ def main(spec: RunSpec, out: Any, rundir: str) -> None:
     signal.signal(signal.SIGTERM, _die)
     signal.signal(signal.SIGHUP, _die)
     _exit_when_parent_dies()
+    probe.arm_stack_dump(rundir)
     try:
         run(spec, out.put, path)
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import threading
 import time
 import urllib.request
@@ -62,6 +63,40 @@ def runs_in_subprocess(i: int) -> str:
     """Log one line: in a forked child this waits on a lock that a parent thread held at fork."""
     logging.error("hello, I did something (task %d)", i)
     return "logged"
+
+
+def crash(job: tuple[int, int, str]) -> int:
+    """Task ``crash_at`` fails the way asked; the others return their number.
+
+    raise: an exception (an error span; the run goes on) · exit: os._exit(1) · kill: SIGKILL
+    itself · segfault: a real invalid memory read. The last three take the worker down.
+    """
+    task, crash_at, how = job
+    time.sleep(0.05)
+    if task != crash_at:
+        return task
+    if how == "raise":
+        raise RuntimeError(f"task {task} failed on purpose")
+    if how == "exit":
+        os._exit(1)
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if how == "segfault":
+        import ctypes
+
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+    raise ValueError(f"unknown crash kind {how!r}")
+
+
+def hang(job: tuple[int, int]) -> int:
+    """Task ``hang_at`` waits forever on a lock nobody releases; the others return."""
+    task, hang_at = job
+    time.sleep(0.05)
+    if task == hang_at:
+        lock = threading.Lock()
+        lock.acquire()
+        lock.acquire()  # blocks for good: a deadlock in one line
+    return task
 
 
 def inherited_state(i: int) -> str:

@@ -119,6 +119,16 @@ class ResultsLog(RichLog):
         self._shown = 0
         self.clear()
 
+    def show_stacks(self, stacks: dict[int, str]) -> None:
+        """Where stuck workers were when the run stalled (their threads' Python stacks)."""
+        for pid, stack in stacks.items():
+            self.write(Text(f"where pid {pid} is stuck:", style="bold"))
+            lines = stack.splitlines()
+            for line in lines[:40]:
+                self.write(Text(line.replace("  File ", "  "), style="dim"))
+            if len(lines) > 40:
+                self.write(Text(f"  … {len(lines) - 40} more lines", style="dim"))
+
     def catch_up(self) -> None:
         """Append the results received since the last call."""
         trace = self._trace
