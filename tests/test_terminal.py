@@ -26,10 +26,11 @@ COLS, ROWS = 120, 40
 class Terminal:
     """concviz on a pty, its screen kept by a pyte emulator."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, cols: int = COLS, rows: int = ROWS, **env_extra: str) -> None:
         master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-        env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS))
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
+        env.update(env_extra)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tui.cli", *args],
@@ -42,7 +43,7 @@ class Terminal:
         )
         os.close(slave)
         self.master = master
-        self.screen = pyte.Screen(COLS, ROWS)
+        self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
 
     def pump(self, seconds: float = 0.1) -> None:
@@ -157,3 +158,28 @@ def test_losing_the_terminal_ends_the_dashboard_and_its_run(terminal: Terminal) 
         if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     ]
     assert not alive, f"left behind: {alive}"
+
+
+@pytest.mark.parametrize(
+    "env", [{"TERM": "dumb"}, {"NO_COLOR": "1"}], ids=["TERM=dumb", "NO_COLOR"]
+)
+def test_plain_terminals_get_a_working_dashboard(env: dict[str, str]) -> None:
+    term = Terminal("-w", "double", "-b", "threads", "--tasks", "3", **env)
+    try:
+        term.wait_for(lambda s: "timeline" in s)
+        term.press("r")
+        term.wait_for(lambda s: "finished" in s)
+        term.press("q")
+        assert term.proc.wait(10) == 0
+    finally:
+        term.close()
+
+
+def test_a_too_small_terminal_says_so() -> None:
+    term = Terminal(cols=50, rows=12)
+    try:
+        term.wait_for(lambda s: "Too small: concviz needs 60×16 or more." in s)
+        term.press("q")
+        assert term.proc.wait(10) == 0
+    finally:
+        term.close()

@@ -143,7 +143,7 @@ class ConcvizApp(App[None]):
                 pane.border_title = "cpu"
                 yield CpuPanel(id="cpu")
         yield Static(
-            f"concviz needs at least {MIN_WIDTH}×{MIN_HEIGHT}: make the terminal larger",
+            f"Too small: concviz needs {MIN_WIDTH}×{MIN_HEIGHT} or more.",
             id="too-small",
         )
         yield Footer()

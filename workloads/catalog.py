@@ -240,6 +240,18 @@ WORKLOADS: dict[str, Workload] = {
             fresh_worker_per_task=True,
         ),
         Workload(
+            name="fork-state",
+            function=tasks.inherited_state,
+            summary="what a child inherits: logging config, threads",
+            note=(
+                "Watch: forked children keep the parent's log format; spawned ones start bare.",
+                "Why: fork copies memory but only the calling thread; spawn starts afresh.",
+            ),
+            default_tasks=4,
+            prepare=_configured_parent,
+            fresh_worker_per_task=True,
+        ),
+        Workload(
             name="crash",
             function=tasks.crash,
             summary="task K raises, exits, is killed or segfaults",
@@ -267,18 +279,6 @@ WORKLOADS: dict[str, Workload] = {
             default_tasks=6,
             prepare=_plain(lambda p, n: [(i, p["hang_at"]) for i in range(n)]),
             params=(Param("hang_at", int, 2, "the task that hangs", minimum=0),),
-        ),
-        Workload(
-            name="fork-state",
-            function=tasks.inherited_state,
-            summary="what a child inherits: logging config, threads",
-            note=(
-                "Watch: forked children keep the parent's log format; spawned ones start bare.",
-                "Why: fork copies memory but only the calling thread; spawn starts afresh.",
-            ),
-            default_tasks=4,
-            prepare=_configured_parent,
-            fresh_worker_per_task=True,
         ),
     )
 }

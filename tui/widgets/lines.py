@@ -52,4 +52,4 @@ class LineCacheWidget(Widget):
             self._built_for = (width, height)
         if 0 <= y < len(self._lines):
             return self._lines[y]
-        return Strip.blank(width)
+        return Strip.blank(width, self.rich_style)

@@ -207,7 +207,7 @@ class TimelineView(LineCacheWidget, can_focus=True):
         if trace is None or not trace.lanes:
             if y == 0:
                 return Strip([Segment(self.message[:width], self._style("timeline--empty"))])
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         label_width = self._label_width(width)
         cpu_width = 5
         bar_width = max(width - label_width - cpu_width - 1, 4)
@@ -223,7 +223,7 @@ class TimelineView(LineCacheWidget, can_focus=True):
             )
         lane_id = self._first_lane + y
         if lane_id >= len(trace.lanes):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         if y == rows - 1 and len(trace.lanes) > self._first_lane + rows:
             more = len(trace.lanes) - self._first_lane - rows + 1
             return Strip(
