@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.widgets import RichLog, Static
 
@@ -101,6 +103,19 @@ class SummaryPanel(Static):
             self.update(text, layout=False)  # the pane's height is fixed: no relayout
 
 
+_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+) in (?P<name>.+)$')
+
+
+def _compact_frame(line: str) -> str:
+    """``File "/long/path/logging/handlers.py", line 1454 in enqueue`` as
+    ``logging/handlers.py:1454 in enqueue``: narrow panes keep the part that matters."""
+    match = _FRAME.match(line)
+    if match is None:
+        return line
+    path = "/".join(match["path"].split("/")[-2:])
+    return f"  {path}:{match['line']} in {match['name']}"
+
+
 class ResultsLog(RichLog):
     """Results in the order the parent received them: map keeps input order, as-completed not."""
 
@@ -125,7 +140,7 @@ class ResultsLog(RichLog):
             self.write(Text(f"where pid {pid} is stuck:", style="bold"))
             lines = stack.splitlines()
             for line in lines[:40]:
-                self.write(Text(line.replace("  File ", "  "), style="dim"))
+                self.write(Text(_compact_frame(line), style="dim"))
             if len(lines) > 40:
                 self.write(Text(f"  … {len(lines) - 40} more lines", style="dim"))
 
