@@ -31,7 +31,7 @@ from workloads.spec import RunSpec
 from workloads.trace import Trace
 
 STARTUP_TIMEOUT_S = 60.0
-CRASH_SETTLE_S = 0.3  # after a worker dies, gather the deaths it causes before ending
+CRASH_SETTLE_S = 0.5  # after a worker dies, gather the deaths it causes before ending
 POLL_S = 0.05
 LOG_LIMIT = 64 * 1024
 
@@ -43,6 +43,17 @@ FAILED = "failed"
 STALLED = "stalled"
 CANCELLED = "cancelled"
 CRASHED = "crashed"
+
+
+def _culprit(deaths: list[tuple[int, int, int]]) -> tuple[int, int]:
+    """The worker whose death ended the run, from (time, pid, exit code) records.
+
+    A pool that loses a worker terminates the others with SIGTERM, and their ends can reach
+    the supervisor in the same instant as the first one: a death by anything but SIGTERM is
+    the cause; among equals, the earliest.
+    """
+    _, _, pid, code = min((code == -signal.SIGTERM, t, pid, code) for t, pid, code in deaths)
+    return pid, code
 
 
 def exit_text(code: int | None) -> str:
@@ -265,7 +276,7 @@ class Session:
                     first_death = time.monotonic()
                 if self.trace.finished and deaths:
                     self._process.join(10)
-                    _, pid, code = min(deaths)
+                    pid, code = _culprit(deaths)
                     return self._end_crashed(pid, code)
                 if self.trace.finished:
                     self._process.join(10)
@@ -277,7 +288,7 @@ class Session:
             now = time.monotonic()
             if first_death is not None and now - first_death > CRASH_SETTLE_S:
                 # A pool that loses a worker stops the others: blame the first to die.
-                _, pid, code = min(deaths)
+                pid, code = _culprit(deaths)
                 return self._end_crashed(pid, code)
             if batch:
                 continue
