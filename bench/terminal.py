@@ -10,78 +10,26 @@ process-pool, 60 tasks, a few seconds), and while idle. Target <= 20 KB/s during
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import select
 import statistics
-import struct
-import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
-import pyte
-
 ROOT = Path(__file__).resolve().parent.parent
-COLS, ROWS = 120, 40
+sys.path.insert(0, str(ROOT))
+
+from tests.pty_terminal import Terminal  # noqa: E402
 
 
-class Terminal:
-    def __init__(self, *args: str) -> None:
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-        env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(ROOT))
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tui.cli", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        os.close(slave)
-        self.master = master
-        self.screen = pyte.Screen(COLS, ROWS)
-        self.stream = pyte.ByteStream(self.screen)
-        self.bytes = 0
-
-    def pump(self, seconds: float) -> None:
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            ready, _, _ = select.select([self.master], [], [], 0.02)
-            if ready:
-                try:
-                    data = os.read(self.master, 65536)
-                except OSError:
-                    return
-                self.bytes += len(data)
-                self.stream.feed(data)
-
-    def wait_for(self, text: str, timeout: float = 60) -> float:
-        deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
-            self.pump(0.02)
-            if text in "\n".join(self.screen.display):
-                return time.perf_counter()
-        raise RuntimeError(f"never saw {text!r}")
-
-    def close(self) -> None:
-        os.write(self.master, b"q")
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self.master)
+def wait_for_text(term: Terminal, text: str, timeout: float = 60) -> float:
+    term.wait_for(lambda screen: text in screen, timeout)
+    return time.perf_counter()
 
 
 def startup() -> float:
     term = Terminal()
-    seen = term.wait_for("timeline")
+    seen = wait_for_text(term, "timeline")
     elapsed = seen - term.started
     term.pump(0.3)
     term.close()
@@ -90,7 +38,7 @@ def startup() -> float:
 
 def traffic() -> tuple[float, float, float]:
     term = Terminal("-w", "sum-squares", "-b", "process-pool", "--tasks", "60")
-    term.wait_for("Press r to run")
+    wait_for_text(term, "Press r to run")
     term.pump(1.0)
     before = term.bytes
     idle_start = time.perf_counter()
@@ -99,7 +47,7 @@ def traffic() -> tuple[float, float, float]:
     before = term.bytes
     started = time.perf_counter()
     os.write(term.master, b"r")
-    term.wait_for("finished", timeout=120)
+    wait_for_text(term, "finished", timeout=120)
     seconds = time.perf_counter() - started
     live = (term.bytes - before) / seconds
     term.close()

@@ -52,7 +52,6 @@ class Choices:
 
     def to_spec(self) -> RunSpec:
         """The validated run; raises SpecError with a one-line reason."""
-        names = {p.name for p in self.workload_params()}
         return build_spec(
             workload=None if self.target else self.workload,
             backend=self.backend,
@@ -61,7 +60,7 @@ class Choices:
             workers=self.workers,
             chunksize=self.chunksize,
             tasks=self.tasks,
-            params={k: v for k, v in self.params if k in names},
+            params=dict(self.params),
             target=self.target,
             inputs=self.inputs,
             stall_timeout=self.stall_timeout,

@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_options(parser)
+    screen = parser.add_argument_group("dashboard")
+    screen.add_argument(
+        "--fps",
+        type=float,
+        default=8.0,
+        help="screen refreshes per second during a run (1-30, default 8)",
+    )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     run = commands.add_parser(
         "run",
@@ -132,22 +139,34 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in PARAM_NAMES}
 
 
-def _spec_from(args: argparse.Namespace) -> Any:
-    from workloads.spec import build_spec
+def _choices_from(args: argparse.Namespace) -> Any:
+    """The command line's choices, as the dashboard holds them."""
+    from tui.choices import Choices
 
-    return build_spec(
-        workload=args.workload,
-        backend=args.backend,
-        start_method=args.start_method,
-        mode=args.mode,
-        workers=args.workers,
-        chunksize=args.chunksize,
-        tasks=args.tasks,
-        params=_params(args),
-        target=args.target,
-        inputs=args.inputs,
-        stall_timeout=args.stall_timeout,
-    )
+    fields: dict[str, Any] = {
+        "workload": args.workload or "sum-squares",
+        "backend": args.backend,
+        "start_method": args.start_method,
+        "mode": args.mode,
+        "chunksize": args.chunksize,
+        "tasks": args.tasks,
+        "params": tuple(sorted((k, v) for k, v in _params(args).items() if v is not None)),
+        "stall_timeout": args.stall_timeout,
+        "target": args.target,
+        "inputs": args.inputs,
+    }
+    if args.workers is not None:
+        fields["workers"] = args.workers
+    return Choices(**fields)
+
+
+def _spec_from(args: argparse.Namespace) -> Any:
+    """The validated RunSpec; raises SpecError."""
+    from workloads.spec import SpecError
+
+    if args.target and args.workload:
+        raise SpecError(f"--target replaces --workload; drop --workload {args.workload}")
+    return _choices_from(args).to_spec()
 
 
 class _SignalError(Exception):
@@ -223,35 +242,21 @@ def _dashboard(args: argparse.Namespace) -> int:
     problem = _terminal_problem()
     if problem:
         return _usage_error(f"{problem}; use `concviz run` or `concviz compare` in scripts")
-    from tui.choices import Choices
-
-    choices = Choices(
-        workload=args.workload or "sum-squares",
-        backend=args.backend,
-        start_method=args.start_method,
-        mode=args.mode,
-        stall_timeout=args.stall_timeout,
-        target=args.target,
-        inputs=args.inputs,
-    )
-    from dataclasses import replace
-
-    params = tuple((k, v) for k, v in _params(args).items() if v is not None)
-    choices = replace(choices, chunksize=args.chunksize, tasks=args.tasks, params=params)
-    if args.workers is not None:
-        choices = replace(choices, workers=args.workers)
+    choices = _choices_from(args)
     try:
-        choices.to_spec()
+        _spec_from(args)
     except SpecError as exc:
         return _usage_error(str(exc))
     if args.target:
         return _usage_error("--target runs with `concviz run` or `concviz compare` for now")
+    if not 1 <= args.fps <= 30:
+        return _usage_error(f"--fps must be between 1 and 30, got {args.fps:g}")
     from tui.app import ConcvizApp
     from workloads import session
 
     # Before the app takes the terminal: the helper inherits file descriptor 2.
     session.start_resource_tracker()
-    app = ConcvizApp(choices)
+    app = ConcvizApp(choices, fps=args.fps)
     try:
         app.run()
     finally:

@@ -12,6 +12,22 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 
+def _cells(strip: Strip) -> list[tuple[str, object]]:
+    return [(char, segment.style) for segment in strip for char in segment.text]
+
+
+def _changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
+    """The columns ``[first, last)`` where two lines differ, or None when they are equal."""
+    if old._segments == new._segments:  # noqa: SLF001 - the cheap common case
+        return None
+    a, b = _cells(old), _cells(new)
+    length = max(len(a), len(b))
+    differs = [i for i in range(length) if i >= len(a) or i >= len(b) or a[i] != b[i]]
+    if not differs:
+        return None
+    return differs[0], differs[-1] + 1
+
+
 class LineCacheWidget(Widget):
     """Subclasses implement ``build_lines(width, height)``; call ``update_lines()`` on change."""
 
@@ -36,14 +52,15 @@ class LineCacheWidget(Widget):
             self.refresh()
             return
         new = self._build(width, height)
-        changed = [
-            y
-            for y, strip in enumerate(new)
-            if y >= len(self._lines) or strip._segments != self._lines[y]._segments  # noqa: SLF001
-        ]
+        old = self._lines
         self._lines = new
-        for y in changed:
-            self.refresh(Region(0, y, width, 1))
+        for y, strip in enumerate(new):
+            if y >= len(old):
+                self.refresh(Region(0, y, width, 1))
+                continue
+            span = _changed_span(old[y], strip)
+            if span is not None:  # only the cells that differ: a growing bar costs one cell
+                self.refresh(Region(span[0], y, span[1] - span[0], 1))
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size.width, self.size.height
