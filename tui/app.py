@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from tui.choices import Choices
-from tui.sampler import PsutilSampler, Sampler
+from tui.sampler import CpuSample, PsutilSampler, Sampler
 from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.cpu_panel import CpuPanel
@@ -34,6 +34,7 @@ from tui.widgets.workload_list import WorkloadList
 from workloads import pyinfo, session
 from workloads.catalog import WORKLOADS
 from workloads.export import write_chrome_trace
+from workloads.replay import Recording, replay_time
 from workloads.spec import BACKENDS, SpecError
 from workloads.trace import Trace
 
@@ -77,6 +78,7 @@ class ConcvizApp(App[None]):
         Binding("s", "screenshot", "SVG"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit_app", "Quit"),
+        Binding("space", "pause", "Pause", show=False),
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
     ]
 
@@ -89,8 +91,17 @@ class ConcvizApp(App[None]):
         sample_interval: float = 0.1,
         fps: float = 8.0,
         output_dir: Path | None = None,
+        replay: Recording | None = None,
+        speed: float = 1.0,
     ) -> None:
+        """``replay``: play a recorded run at ``speed`` × its pace (0 shows it whole at once)."""
         super().__init__()
+        self.replay = replay
+        self.speed = speed
+        self._replay_at = 0
+        self._replay_cpu_at = 0
+        self._replay_clock = 0
+        self.paused = False
         self.choices = choices or Choices()
         self.sampler: Sampler = sampler or PsutilSampler()
         self.clock = clock
@@ -168,7 +179,10 @@ class ConcvizApp(App[None]):
         self.timeline.focus()
         self._apply_size(self.size.width, self.size.height)
         self._sample()
-        self.set_interval(self.sample_interval, self._sample)
+        if self.replay is None:
+            self.set_interval(self.sample_interval, self._sample)
+        else:
+            self._start_replay(self.replay)
         self.set_interval(self.frame_interval, self._frame)
         self._refresh_summary()
         # An SSH drop (SIGHUP) or a kill (SIGTERM) ends the run's processes before the app.
@@ -310,13 +324,70 @@ class ConcvizApp(App[None]):
         if sample is None:
             return
         self.cpu.add(sample)
+        if self.running and self.trace is not None:
+            self.trace.add_cpu_sample(self.clock(), sample.cores)  # exported with the run
         self._samples += 1
         if self._samples % LANE_CPU_EVERY == 0 or not self.timeline.lane_cpu:
             # Lane percentages change every reading; shown twice a second they stay readable
             # and each lane's line is not resent to the terminal ten times a second.
             self.timeline.lane_cpu = sample.lanes
 
+    # -- replay -------------------------------------------------------------------------------
+
+    def _start_replay(self, recording: Recording) -> None:
+        self.trace = Trace()
+        self.trace.t0_ns = recording.begin_ns
+        self._replay_clock = recording.begin_ns
+        self.status = "replaying"
+        self.timeline.show(self.trace)
+        self.results.follow(self.trace)
+        if self.speed <= 0:  # the whole run at once
+            self._replay_clock = recording.end_ns
+        self._replay_step()
+
+    def _replay_step(self) -> None:
+        recording = self.replay
+        if recording is None or self.trace is None:
+            return
+        if not self.paused and self.speed > 0:
+            self._replay_clock += int(self.frame_interval * 1e9 * self.speed)
+        evts = recording.events
+        start = self._replay_at
+        while (
+            self._replay_at < len(evts) and replay_time(evts[self._replay_at]) <= self._replay_clock
+        ):
+            self._replay_at += 1
+        if self._replay_at > start:
+            self.trace.ingest(evts[start : self._replay_at])
+        while (
+            self._replay_cpu_at < len(recording.cpu)
+            and recording.cpu[self._replay_cpu_at][0] <= self._replay_clock
+        ):
+            t, cores = recording.cpu[self._replay_cpu_at]
+            self.trace.add_cpu_sample(t, cores)
+            self.cpu.add(CpuSample(cores=cores))
+            self._replay_cpu_at += 1
+        done = self._replay_at >= len(evts)
+        self.timeline.tick(self._replay_clock)
+        self.results.catch_up()
+        if done and self.status == "replaying":
+            self.status = "finished · replayed"
+        self._refresh_summary(now_ns=self._replay_clock)
+
+    def action_pause(self) -> None:
+        if self.replay is None:
+            return
+        self.paused = not self.paused
+        self.notify("Paused: space goes on." if self.paused else "Playing.", timeout=2)
+
+    @property
+    def replaying(self) -> bool:
+        return self.replay is not None and self.status == "replaying"
+
     def _frame(self) -> None:
+        if self.replaying:
+            self._replay_step()
+            return
         if self.running:
             self._frames += 1
             self.timeline.tick(self.clock())
@@ -326,7 +397,7 @@ class ConcvizApp(App[None]):
                 # A new line scrolls (repaints) the whole log: batch them, fewer bytes over SSH.
                 self.results.catch_up()
 
-    def _refresh_summary(self) -> None:
+    def _refresh_summary(self, now_ns: int | None = None) -> None:
         workload = WORKLOADS.get(self.choices.workload)
         self.summary.show(
             self.trace,
@@ -335,7 +406,7 @@ class ConcvizApp(App[None]):
             pyinfo.usable_cpus(),
             self.selected,
             workload.note if workload else None,
-            self.clock(),
+            self.clock() if now_ns is None else now_ns,
         )
 
     @on(TimelineView.TaskSelected)

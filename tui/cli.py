@@ -122,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(compare)
     compare.add_argument("--backends", help="comma-separated backends (default: all available)")
     compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    replay = commands.add_parser(
+        "replay",
+        help="play a recorded run (a trace file from --trace or the e key) in the dashboard",
+    )
+    replay.add_argument("file", help="a Chrome trace JSON file (concviz's own, or another tool's)")
+    replay.add_argument(
+        "--speed", type=float, default=1.0, help="times the recorded pace (default 1)"
+    )
+    replay.add_argument("--static", action="store_true", help="show the whole run at once")
+    replay.add_argument("--fps", type=float, default=8.0, help="screen refreshes per second (1-30)")
     listing = commands.add_parser("list", help="workloads, backends, start methods, Python facts")
     listing.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -185,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return _dashboard(args)
+    if args.command == "replay":
+        return _replay(args)
     if args.command == "list":
         from tui.report import print_listing
 
@@ -265,6 +277,35 @@ def _dashboard(args: argparse.Namespace) -> int:
     return app.return_code or EXIT_OK
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from workloads.replay import TraceFileError, load_recording
+
+    if args.speed <= 0:
+        return _usage_error(
+            f"--speed must be more than 0, got {args.speed:g} (use --static to see it whole)"
+        )
+    if not 1 <= args.fps <= 30:
+        return _usage_error(f"--fps must be between 1 and 30, got {args.fps:g}")
+    try:
+        recording = load_recording(args.file)
+    except TraceFileError as exc:
+        return _usage_error(str(exc))
+    problem = _terminal_problem()
+    if problem:
+        return _usage_error(f"{problem}; a trace can be opened in https://ui.perfetto.dev instead")
+    from tui.app import ConcvizApp
+    from workloads import session
+
+    session.start_resource_tracker()
+    app = ConcvizApp(replay=recording, speed=0 if args.static else args.speed, fps=args.fps)
+    try:
+        app.run()
+    finally:
+        app.stop_run()
+        session.shutdown()
+    return app.return_code or EXIT_OK
+
+
 def _exit_code(outcome: Any) -> int:
     from workloads import session
 
@@ -286,7 +327,7 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
     from tui import report
     from workloads import session
 
-    outcome = session.run(spec)
+    outcome = session.run(spec, sample_cpu=bool(args.trace))
     if args.trace:
         from workloads.export import write_chrome_trace
 

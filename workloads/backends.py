@@ -145,17 +145,24 @@ def _processes(d: Drive) -> None:
         d.submitted(item[0])
         proc.start()
         procs[item[0]] = proc
+
+    def joined(task: int) -> None:
+        proc = procs[task]
+        proc.join()
+        if proc.exitcode not in (0, None) and proc.pid is not None:
+            d.emit(events.worker_down(proc.pid, time.perf_counter_ns(), proc.exitcode))
+
     # A Process returns nothing: its result is known to the driver when it has exited.
     if d.spec.mode == "as-completed":
         by_sentinel = {proc.sentinel: task for task, proc in procs.items()}
         while by_sentinel:
             for sentinel in multiprocessing.connection.wait(list(by_sentinel)):
                 task = by_sentinel.pop(sentinel)  # type: ignore[arg-type]
-                procs[task].join()
+                joined(task)
                 d.received(task, None)
     else:
-        for task, proc in procs.items():
-            proc.join()
+        for task in procs:
+            joined(task)
             if d.spec.mode == "map":
                 d.received(task, None)
         if d.spec.mode == "wait":

@@ -54,10 +54,61 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                 "args": args,
             }
         )
+    for lane in trace.lanes:
+        for name, t, extra in (
+            ("worker up", lane.up_ns, {}),
+            ("worker down", lane.down_ns, {"exitcode": lane.exitcode}),
+        ):
+            if t != UNSET:
+                out.append(
+                    {
+                        "name": name,
+                        "ph": "i",
+                        "s": "t",
+                        "ts": round((t - origin) / 1000, 3),
+                        "pid": pids[lane.pid],
+                        "tid": tids[lane.id],
+                        "args": {"os_pid": lane.pid, **extra},
+                    }
+                )
+    for t, cores in trace.cpu_samples:
+        for core, percent in enumerate(cores):
+            out.append(
+                {
+                    "name": f"cpu {core}",
+                    "ph": "C",
+                    "ts": round((t - origin) / 1000, 3),
+                    "pid": 0,
+                    "args": {"percent": round(percent, 1)},
+                }
+            )
+    begin, end = trace.span_ns()
     return {
         "traceEvents": out,
         "displayTimeUnit": "ms",
-        "metadata": {"concviz": trace.info.get("spec", {}), "python": trace.info.get("python", {})},
+        "metadata": {
+            "concviz": trace.info.get("spec", {}),
+            "python": trace.info.get("python", {}),
+            "format": "concviz-trace",
+            "version": events.VERSION,
+            "note": trace.info.get("note", []),
+            "detail": trace.detail,
+            "failure": trace.failure,
+            "wall_us": round((end - begin) / 1000, 3),
+            "lanes": [
+                {
+                    "label": lane.label,
+                    "kind": lane.kind,
+                    "os_pid": lane.pid,
+                    "os_tid": lane.tid,
+                    "pid": pids[lane.pid],
+                    "tid": tids[lane.id],
+                    "start_method": lane.start_method,
+                    "exitcode": lane.exitcode,
+                }
+                for lane in trace.lanes
+            ],
+        },
     }
 
 

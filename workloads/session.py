@@ -31,6 +31,7 @@ from workloads.spec import RunSpec
 from workloads.trace import Trace
 
 STARTUP_TIMEOUT_S = 60.0
+CPU_SAMPLE_S = 0.1
 CRASH_SETTLE_S = 0.5  # after a worker dies, gather the deaths it causes before ending
 POLL_S = 0.05
 LOG_LIMIT = 64 * 1024
@@ -180,8 +181,12 @@ class Session:
         listener: Listener | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
         on_done: DoneCallback | None = None,
+        sample_cpu: bool = False,
     ) -> None:
+        """``sample_cpu``: record per-core CPU readings (psutil) into the trace, 10 a second."""
         self.spec = spec
+        self._sample_cpu = sample_cpu
+        self._next_sample = 0.0
         self.trace = Trace()
         self._listener = listener
         self._on_done = on_done
@@ -257,8 +262,16 @@ class Session:
         exited_at: float | None = None
         deaths: list[tuple[int, int, int]] = []  # (time, pid, exit code) of abnormal exits
         first_death: float | None = None
+        if self._sample_cpu:
+            psutil.cpu_percent(interval=None, percpu=True)  # the first reading only primes
+            self._next_sample = time.monotonic() + CPU_SAMPLE_S
         while True:
             batch = self._get_batch()
+            if self._sample_cpu and time.monotonic() >= self._next_sample:
+                self._next_sample += CPU_SAMPLE_S
+                self.trace.add_cpu_sample(
+                    self._clock(), psutil.cpu_percent(interval=None, percpu=True)
+                )
             if batch:
                 progress = self.trace.ingest(batch)
                 for event in batch:
@@ -508,9 +521,9 @@ def shutdown() -> None:
         resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]  # reaps it
 
 
-def run(spec: RunSpec, listener: Listener | None = None) -> Outcome:
+def run(spec: RunSpec, listener: Listener | None = None, sample_cpu: bool = False) -> Outcome:
     """Run ``spec`` to its end and return the outcome (used by the CLI and tests)."""
-    session = Session(spec, listener).start()
+    session = Session(spec, listener, sample_cpu=sample_cpu).start()
     try:
         outcome = session.wait()
     except BaseException:

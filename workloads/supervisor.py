@@ -145,7 +145,10 @@ class Pump:
         now = time.perf_counter_ns()
         for pid, t in list(self._down.items()):
             proc = self._known.get(pid)
-            code = proc.exitcode if proc is not None else None
+            # Read, never poll: a forkserver child's status can be read from its sentinel only
+            # once, and the backend's own join would then see 255. The pool, the executor or
+            # the driver polls; the status lands on the shared handle.
+            code = getattr(getattr(proc, "_popen", None), "returncode", None)
             if code is None and not final and now - t < EXITCODE_GRACE_NS:
                 continue
             del self._down[pid]

@@ -242,6 +242,7 @@ class Trace:
         self.errors: dict[int, str] = {}
         self.recv_order = array("i")
         self.log: list[tuple[int, str]] = []
+        self.cpu_samples: list[tuple[int, list[float]]] = []  # (time, percent per core)
         self.worker_exits: dict[int, tuple[int, int | None]] = {}
         self.first_ns = UNSET  # earliest submit or start seen
         self.last_ns = UNSET  # latest start or end seen
@@ -262,6 +263,10 @@ class Trace:
         self.inputs.resize(count)
         self.results.resize(count)
         self.count = count
+
+    def add_cpu_sample(self, t: int, cores: list[float]) -> None:
+        """A per-core CPU reading taken during the run (kept for export and replay)."""
+        self.cpu_samples.append((t, list(cores)))
 
     def _set_status(self, task: int, status: int) -> None:
         counts = self.counts

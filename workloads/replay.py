@@ -1,0 +1,230 @@
+"""Provides recordings: a Chrome trace file read back into concviz events, for replay.
+
+Reading a trace only parses JSON: nothing in the file is ever executed. Files written by
+concviz replay exactly (lanes, CPU share, results, per-core CPU); other tools' traces
+(VizTracer, Ray, chrome://tracing) show as far as they are understood: one lane per
+pid/tid, a bar per complete ("X") event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workloads import events
+
+ORIGIN_NS = 1_000_000_000  # recorded time 0 (the clock is arbitrary; 0 would read as unset)
+
+_STATUS = {name: code for code, name in events.STATUS_NAMES.items()}
+
+
+class TraceFileError(ValueError):
+    """The file cannot be replayed; the message is one line for the user."""
+
+
+@dataclass
+class Recording:
+    """A run as events in time order, with its per-core CPU readings."""
+
+    path: str
+    events: list[events.Event]
+    cpu: list[tuple[int, list[float]]] = field(default_factory=list)
+    foreign: bool = False
+
+    @property
+    def begin_ns(self) -> int:
+        return self.events[0][1] if self.events else ORIGIN_NS
+
+    @property
+    def end_ns(self) -> int:
+        return max((replay_time(e) for e in self.events), default=ORIGIN_NS)
+
+
+def replay_time(event: events.Event) -> int:
+    """When an event happened (each kind keeps its time in its own place)."""
+    kind = event[0]
+    if kind in (events.TASK_STARTED, events.TASK_FINISHED):
+        return int(event[4])
+    if kind == events.WORKER_UP:
+        return int(event[3])
+    if kind == events.WORKER_DOWN:
+        return int(event[2])
+    if kind in (events.TASK_SUBMITTED, events.TASK_RESULT):
+        return int(event[2])
+    return int(event[1])
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def load_recording(path: str | Path) -> Recording:
+    """Read a Chrome trace (object or array form); raises TraceFileError with the reason."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise TraceFileError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TraceFileError(
+            f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}): truncated or damaged?"
+        ) from None
+    meta: dict[str, Any] = {}
+    if isinstance(data, dict):
+        raw = data.get("traceEvents")
+        if isinstance(data.get("metadata"), dict):
+            meta = data["metadata"]
+    else:
+        raw = data
+    if not isinstance(raw, list):
+        raise TraceFileError(f"{name} is not a Chrome trace: no traceEvents list")
+    return _build(name, [e for e in raw if isinstance(e, dict)], meta)
+
+
+def _args(event: dict[str, Any]) -> dict[str, Any]:
+    args = event.get("args")
+    return args if isinstance(args, dict) else {}
+
+
+def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Recording:
+    spans: list[tuple[float, float, dict[str, Any]]] = []
+    for event in raw:
+        if event.get("ph") != "X":
+            continue
+        ts, dur = _number(event.get("ts")), _number(event.get("dur", 0))
+        if ts is None or dur is None or dur < 0:
+            continue
+        spans.append((ts, dur, event))
+    if not spans:
+        raise TraceFileError(f'{name} has no task spans ("ph": "X" events) to show')
+    ours = meta.get("format") == "concviz-trace"
+    spans.sort(key=lambda s: s[0])
+    first = 0.0 if ours else spans[0][0]  # concviz writes times from the run's start
+
+    def ns(us: float) -> int:
+        return ORIGIN_NS + int(round((us - first) * 1000))
+
+    lanes_meta: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for lane in meta.get("lanes", []) if ours else []:
+        if isinstance(lane, dict):
+            lanes_meta[(lane.get("os_pid"), lane.get("os_tid"))] = lane
+    keys = []
+    for _, _, event in spans:
+        args = _args(event)
+        pid = args.get("os_pid", event.get("pid", 0))
+        tid = args.get("os_tid", event.get("tid", 0))
+        keys.append(
+            (
+                int(pid) if _number(pid) is not None else 0,
+                int(tid) if _number(tid) is not None else 0,
+            )
+        )
+    pids = {k[0] for k in keys}
+    default_kind = events.LANE_THREAD if len(pids) == 1 and len(set(keys)) > 1 else events.LANE_PROC
+
+    task_ids: list[int] = []
+    seen: set[int] = set()
+    for index, (_, _, event) in enumerate(spans):
+        args = _args(event)
+        task = args.get("task")
+        if ours and isinstance(task, int) and task >= 0 and task not in seen:
+            task_ids.append(task)
+        else:
+            task_ids.append(index if index not in seen else max(seen) + 1)
+        seen.add(task_ids[-1])
+    count = max(task_ids) + 1
+
+    inputs = [""] * count
+    out: list[events.Event] = []
+    announced: set[tuple[int, int]] = set()
+    finished: list[tuple[int, int]] = []
+    for (ts, dur, event), key, task in zip(spans, keys, task_ids, strict=True):
+        args = _args(event)
+        start, end = ns(ts), ns(ts + dur)
+        if key not in announced:
+            announced.add(key)
+            lane = lanes_meta.get(key, {})
+            kind = str(lane.get("kind") or default_kind)
+            if kind not in (events.LANE_PROC, events.LANE_THREAD, events.LANE_MAIN):
+                kind = default_kind
+            out.append(events.worker_up(key[0], key[1], start - 1, kind, lane.get("start_method")))
+        cpu_us = _number(args.get("cpu_us"))
+        cpu = int(cpu_us * 1000) if cpu_us is not None else end - start
+        status = _STATUS.get(str(args.get("status", "ok")), events.OK)
+        if status in (events.PENDING, events.RUNNING):
+            status = events.OK
+        result = args.get("result")
+        error = args.get("error")
+        inputs[task] = str(
+            args.get("input") if args.get("input") is not None else event.get("name", "")
+        )[:200]
+        out.append(events.task_started(task, key[0], key[1], start))
+        out.append(
+            events.task_finished(
+                task,
+                key[0],
+                key[1],
+                end,
+                cpu,
+                status,
+                str(result)[:200] if result is not None else str(event.get("name", "")),
+                str(error)[:200] if error else None,
+            )
+        )
+        finished.append((end, task))
+    for end, task in sorted(finished):
+        out.append(events.task_result(task, end))
+    for event in raw:
+        if event.get("ph") == "i" and event.get("name") == "worker down" and ours:
+            args = _args(event)
+            ts = _number(event.get("ts"))
+            if ts is not None and isinstance(args.get("os_pid"), int):
+                out.append(events.worker_down(args["os_pid"], ns(ts), args.get("exitcode")))
+    end_ns = max(replay_time(e) for e in out)
+    spec = (
+        meta.get("concviz")
+        if ours and isinstance(meta.get("concviz"), dict)
+        else {"workload": Path(name).name, "backend": "recorded"}
+    )
+    info = {
+        "version": events.VERSION,
+        "spec": spec,
+        "note": meta.get("note")
+        or ["A recorded run, replayed.", "Nothing in the file is executed: it is read as JSON."],
+        "tasks": count,
+        "inputs": inputs,
+        "python": meta.get("python") if ours else {},
+        "lane_kind": default_kind,
+        "recording": name,
+    }
+    out.sort(key=replay_time)
+    begin = ORIGIN_NS
+    wall_us = _number(meta.get("wall_us")) if ours else None
+    finish = begin + int(wall_us * 1000) if wall_us else end_ns
+    out.insert(0, events.run_started(begin - 1, info))
+    out.append(
+        events.run_finished(
+            max(finish, end_ns),
+            begin,
+            max(finish, end_ns),
+            dict(meta.get("detail") or {}) if ours else {},
+        )
+    )
+    readings: dict[int, dict[int, float]] = {}
+    for event in raw:
+        name_ = str(event.get("name", ""))
+        ts = _number(event.get("ts"))
+        if event.get("ph") == "C" and name_.startswith("cpu ") and ts is not None:
+            args = _args(event)
+            value = _number(args.get("percent"))
+            core = name_[4:]
+            if value is not None and core.isdigit():
+                readings.setdefault(ns(ts), {})[int(core)] = value
+    samples = [(t, [cores[c] for c in sorted(cores)]) for t, cores in sorted(readings.items())]
+    return Recording(path=name, events=out, cpu=samples, foreign=not ours)
