@@ -252,3 +252,22 @@ async def test_the_command_palette_offers_the_same_actions(tmp_path: Path) -> No
         command.callback()
         await pilot.pause()
         assert app.choices.backend == "threads"
+
+
+async def test_the_demo_runs_to_its_end(tmp_path: Path) -> None:
+    app = ConcvizApp(
+        demo=True, demo_fast=True, sampler=FixedSampler([10.0, 20.0]), output_dir=tmp_path
+    )
+    captions: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 120
+        while app.is_running and time.monotonic() < deadline:
+            text = str(app.query_one("#caption").render())
+            if text and (not captions or captions[-1] != text):
+                captions.append(text)
+            await pilot.pause(0.05)
+    assert captions[0].startswith("1/6")
+    assert any(c.startswith("4/6") for c in captions)
+    assert captions[-1].startswith("6/6")
+    assert app.trace is not None and app.trace.stats().ok == app.trace.count  # spawn completed
+    assert not leftover_children()

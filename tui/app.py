@@ -93,6 +93,9 @@ class ConcvizApp(App[None]):
         output_dir: Path | None = None,
         replay: Recording | None = None,
         speed: float = 1.0,
+        demo: bool = False,
+        demo_fast: bool = False,
+        demo_loop: bool = False,
     ) -> None:
         """``replay``: play a recorded run at ``speed`` × its pace (0 shows it whole at once)."""
         super().__init__()
@@ -102,6 +105,9 @@ class ConcvizApp(App[None]):
         self._replay_cpu_at = 0
         self._replay_clock = 0
         self.paused = False
+        self.demo = demo
+        self._demo_fast = demo_fast
+        self._demo_loop = demo_loop
         self.choices = choices or Choices()
         self.sampler: Sampler = sampler or PsutilSampler()
         self.clock = clock
@@ -156,6 +162,7 @@ class ConcvizApp(App[None]):
             with Vertical(id="right", classes="pane") as pane:
                 pane.border_title = "cpu"
                 yield CpuPanel(id="cpu")
+        yield Static(id="caption")
         yield Static(
             f"Too small: concviz needs {MIN_WIDTH}×{MIN_HEIGHT} or more.",
             id="too-small",
@@ -192,6 +199,18 @@ class ConcvizApp(App[None]):
                 loop.add_signal_handler(sig, self.terminate, 128 + sig)
         if not self.is_headless:
             self.set_interval(1.0, self._check_terminal)
+        if self.demo:
+            from tui import demo
+
+            self.run_worker(
+                demo.play(self, fast=self._demo_fast, loop=self._demo_loop), exclusive=True
+            )
+
+    def caption(self, text: str) -> None:
+        """The demo's line saying what to watch (hidden when empty)."""
+        caption = self.query_one("#caption", Static)
+        caption.update(text)
+        caption.display = bool(text)
 
     def on_resize(self, event: object) -> None:
         self._apply_size(self.size.width, self.size.height)
@@ -254,6 +273,11 @@ class ConcvizApp(App[None]):
 
     def action_run(self) -> None:
         self._start(self.choices)
+
+    def start_run(self, choices: Choices) -> None:
+        """Show ``choices`` and run them (the demo's step)."""
+        self._set_choices(choices)
+        self._start(choices)
 
     def action_baseline(self) -> None:
         self._start(self.choices.with_backend("sequential"))

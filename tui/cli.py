@@ -132,6 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--static", action="store_true", help="show the whole run at once")
     replay.add_argument("--fps", type=float, default=8.0, help="screen refreshes per second (1-30)")
+    serve = commands.add_parser(
+        "serve", help="the dashboard in a web browser (needs the web extra: concviz[web])"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    demo = commands.add_parser(
+        "demo", help="a scripted tour with captions, for recordings; ends by itself"
+    )
+    demo.add_argument("--loop", action="store_true", help="start over at the end (until q)")
+    demo.add_argument("--fps", type=float, default=8.0, help="screen refreshes per second (1-30)")
     listing = commands.add_parser("list", help="workloads, backends, start methods, Python facts")
     listing.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -197,6 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dashboard(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "demo":
+        return _demo(args)
+    if args.command == "serve":
+        return _serve(args)
     if args.command == "list":
         from tui.report import print_listing
 
@@ -233,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _terminal_problem() -> str | None:
     """Why the dashboard cannot run here, or None."""
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+        return None  # served to a browser (concviz serve): the pipes are the screen
     # Textual draws on stderr and reads keys from stdin; a pipe on stdout would swallow output.
     for name, stream in (("input", sys.stdin), ("output", sys.stdout), ("error", sys.stderr)):
         try:
@@ -269,6 +287,42 @@ def _dashboard(args: argparse.Namespace) -> int:
     # Before the app takes the terminal: the helper inherits file descriptor 2.
     session.start_resource_tracker()
     app = ConcvizApp(choices, fps=args.fps)
+    try:
+        app.run()
+    finally:
+        app.stop_run()
+        session.shutdown()
+    return app.return_code or EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import shlex
+
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        return _usage_error("serve needs the web extra: pip install 'concviz[web]' (textual-serve)")
+    if not 1 <= args.port <= 65535:
+        return _usage_error(f"--port must be between 1 and 65535, got {args.port}")
+    # Each browser tab gets its own dashboard process (and so its own runs).
+    command = " ".join(shlex.quote(part) for part in (sys.executable, "-m", "tui.cli"))
+    where = f"http://{args.host}:{args.port}"
+    sys.stderr.write(f"concviz: serving the dashboard at {where} (Ctrl+C stops)\n")
+    Server(command, host=args.host, port=args.port, title="concviz").serve()
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if not 1 <= args.fps <= 30:
+        return _usage_error(f"--fps must be between 1 and 30, got {args.fps:g}")
+    problem = _terminal_problem()
+    if problem:
+        return _usage_error(f"{problem}; record it in a terminal: asciinema rec -c 'concviz demo'")
+    from tui.app import ConcvizApp
+    from workloads import session
+
+    session.start_resource_tracker()
+    app = ConcvizApp(demo=True, demo_loop=args.loop, fps=args.fps)
     try:
         app.run()
     finally:

@@ -143,6 +143,17 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
     inputs = [""] * count
     out: list[events.Event] = []
     announced: set[tuple[int, int]] = set()
+    # concviz's own lanes come back in their recorded order, so labels (proc 1, proc 2) match.
+    for (os_pid, os_tid), lane in lanes_meta.items():
+        if isinstance(os_pid, int) and isinstance(os_tid, int):
+            kind = str(lane.get("kind") or default_kind)
+            start_method = lane.get("start_method")
+            out.append(
+                events.worker_up(
+                    os_pid, os_tid, ORIGIN_NS - 1, kind, str(start_method) if start_method else None
+                )
+            )
+            announced.add((os_pid, os_tid))
     finished: list[tuple[int, int]] = []
     for (ts, dur, event), key, task in zip(spans, keys, task_ids, strict=True):
         args = _args(event)

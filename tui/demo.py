@@ -1,0 +1,103 @@
+"""Provides the demo: a scripted tour of the tutorial for recordings and classes.
+
+Sum-squares sequentially, on threads and on a process pool; every backend side by side; then
+the fork deadlock with fork and with spawn. A caption says what to watch. Each step waits for
+its run to end, then holds the picture a fixed time, so a recording paces the same anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from tui.choices import Choices
+from workloads import pyinfo
+
+if TYPE_CHECKING:
+    from tui.app import ConcvizApp
+
+
+@dataclass(frozen=True)
+class Step:
+    caption: str
+    choices: Choices | None = None  # run these, or
+    compare: bool = False  # race every backend on the current choices
+    hold: float = 3.0  # seconds to leave the result on screen
+
+
+def steps(fast: bool = False) -> list[Step]:
+    """The tour; ``fast`` shrinks the work (tests)."""
+    size = 200_000 if fast else 1_500_000
+    tasks = 4 if fast else 12
+    work = Choices(workload="sum-squares", tasks=tasks, params=(("size", size),), workers=2)
+    fork = "fork" if "fork" in pyinfo.available_start_methods() else None
+    deadlock = Choices(
+        workload="fork-deadlock",
+        backend="mp-pool",
+        tasks=20 if fast else 60,
+        stall_timeout=1.5 if fast else 2.5,
+    )
+    tour = [
+        Step(
+            "1/6 · sum-squares, one task at a time: the sequential baseline.",
+            replace(work, backend="sequential"),
+        ),
+        Step(
+            "2/6 · The same on threads: bars stretch and shade, the CPU stays near one core — the GIL.",
+            replace(work, backend="threads"),
+        ),
+        Step(
+            "3/6 · On a process pool: every core computes; each process has its own GIL.",
+            replace(work, backend="process-pool"),
+        ),
+        Step(
+            "4/6 · Every backend side by side: wall time, speedup, CPU parallelism.", compare=True
+        ),
+    ]
+    if fork:
+        tour.append(
+            Step(
+                "5/6 · fork-deadlock with fork: a child waits forever on a lock it inherited held.",
+                replace(deadlock, start_method=fork),
+                hold=4.0,
+            )
+        )
+    tour.append(
+        Step(
+            "6/6 · The same with spawn: each child starts clean and the run completes.",
+            replace(deadlock, start_method="spawn"),
+            hold=4.0,
+        )
+    )
+    if fast:
+        tour = [replace(step, hold=0.2) for step in tour]
+    return tour
+
+
+async def play(app: ConcvizApp, fast: bool = False, loop: bool = False) -> None:
+    """Drive ``app`` through the tour (again and again with ``loop``), then quit."""
+    from tui.screens.compare import CompareScreen
+
+    while True:
+        for step in steps(fast):
+            app.caption(step.caption)
+            if step.compare:
+                app.action_compare()
+                screen = app.screen
+                if isinstance(screen, CompareScreen):
+                    while len(screen.results) < len(screen.order):
+                        await asyncio.sleep(0.1)
+                    await asyncio.sleep(step.hold)
+                    screen.action_back()
+                continue
+            if step.choices is not None:
+                app.start_run(step.choices)
+                await asyncio.sleep(0.2)
+                while app.running or app.status.startswith("running"):
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(step.hold)
+        if not loop:
+            break
+    app.caption("")
+    app.exit()
