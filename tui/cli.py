@@ -281,12 +281,17 @@ def _dashboard(args: argparse.Namespace) -> int:
         return _usage_error("--target runs with `concviz run` or `concviz compare` for now")
     if not 1 <= args.fps <= 30:
         return _usage_error(f"--fps must be between 1 and 30, got {args.fps:g}")
+    return _run_app(choices, fps=args.fps)
+
+
+def _run_app(*args: Any, **kwargs: Any) -> int:
+    """Run the dashboard app (dashboard, replay and demo alike) and clean up after it."""
     from tui.app import ConcvizApp
     from workloads import session
 
-    # Before the app takes the terminal: the helper inherits file descriptor 2.
+    # Before the app takes the terminal: the tracker helper inherits file descriptor 2.
     session.start_resource_tracker()
-    app = ConcvizApp(choices, fps=args.fps)
+    app = ConcvizApp(*args, **kwargs)
     try:
         app.run()
     finally:
@@ -318,17 +323,7 @@ def _demo(args: argparse.Namespace) -> int:
     problem = _terminal_problem()
     if problem:
         return _usage_error(f"{problem}; record it in a terminal: asciinema rec -c 'concviz demo'")
-    from tui.app import ConcvizApp
-    from workloads import session
-
-    session.start_resource_tracker()
-    app = ConcvizApp(demo=True, demo_loop=args.loop, fps=args.fps)
-    try:
-        app.run()
-    finally:
-        app.stop_run()
-        session.shutdown()
-    return app.return_code or EXIT_OK
+    return _run_app(demo=True, demo_loop=args.loop, fps=args.fps)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -347,17 +342,7 @@ def _replay(args: argparse.Namespace) -> int:
     problem = _terminal_problem()
     if problem:
         return _usage_error(f"{problem}; a trace can be opened in https://ui.perfetto.dev instead")
-    from tui.app import ConcvizApp
-    from workloads import session
-
-    session.start_resource_tracker()
-    app = ConcvizApp(replay=recording, speed=0 if args.static else args.speed, fps=args.fps)
-    try:
-        app.run()
-    finally:
-        app.stop_run()
-        session.shutdown()
-    return app.return_code or EXIT_OK
+    return _run_app(replay=recording, speed=0 if args.static else args.speed, fps=args.fps)
 
 
 def _exit_code(outcome: Any) -> int:

@@ -25,19 +25,6 @@ TASK_FINISHED = 8  # (kind, task, pid, tid, t, cpu_ns, status, result_repr, erro
 TASK_RESULT = 9  # (kind, task, t)  the driver received the task's result
 LOG = 10  # (kind, t, text)
 
-KIND_NAMES = {
-    RUN_STARTED: "run-started",
-    RUN_FINISHED: "run-finished",
-    RUN_FAILED: "run-failed",
-    WORKER_UP: "worker-up",
-    WORKER_DOWN: "worker-down",
-    TASK_SUBMITTED: "task-submitted",
-    TASK_STARTED: "task-started",
-    TASK_FINISHED: "task-finished",
-    TASK_RESULT: "task-result",
-    LOG: "log",
-}
-
 # Task status as carried by TASK_FINISHED and kept by the trace.
 PENDING = 0
 RUNNING = 1

@@ -108,11 +108,6 @@ class RunSpec:
     inputs: tuple[Any, ...] | None = None
     stall_timeout: float = 5.0
 
-    @property
-    def uses_processes(self) -> bool:
-        """Whether the backend starts worker processes."""
-        return self.backend in PROCESS_BACKENDS
-
     def with_backend(self, backend: str) -> RunSpec:
         """The same run on another backend (validated: start method, workers)."""
         start_method = self.start_method

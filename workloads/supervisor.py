@@ -53,7 +53,6 @@ class Pump:
         self._known: dict[int, BaseProcess] = {}
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="concviz-pump", daemon=True)
-        self.forwarded_batches = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -130,7 +129,6 @@ class Pump:
             self._learn_handles()
             return True
         self._put(data)
-        self.forwarded_batches += 1
         return True
 
     def _learn_handles(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,13 +48,6 @@ class StrColumn:
             return None
         start = self._start[index]
         return self._data[start : start + length].decode("utf-8", "replace")
-
-    def nbytes(self) -> int:
-        return (
-            len(self._data)
-            + self._start.itemsize * len(self._start)
-            + self._length.itemsize * len(self._length)
-        )
 
 
 class LaneIndex:
@@ -243,7 +236,6 @@ class Trace:
         self.recv_order = array("i")
         self.log: list[tuple[int, str]] = []
         self.cpu_samples: list[tuple[int, list[float]]] = []  # (time, percent per core)
-        self.worker_exits: dict[int, tuple[int, int | None]] = {}
         self.first_ns = UNSET  # earliest submit or start seen
         self.last_ns = UNSET  # latest start or end seen
         self.counts = [0] * len(events.STATUS_NAMES)  # tasks per status, kept as they change
@@ -353,7 +345,6 @@ class Trace:
                 progress = True
             elif kind == events.WORKER_DOWN:
                 _, pid, t, code = event
-                self.worker_exits[pid] = (t, code)
                 for lane in self.lanes:
                     if lane.pid == pid:
                         lane.down_ns = t
@@ -396,10 +387,6 @@ class Trace:
             recv_ns=self.recv[task],
             cpu_ns=self.cpu[task],
         )
-
-    def tasks(self) -> Iterator[TaskView]:
-        for task in range(self.count):
-            yield self.task(task)
 
     def with_status(self, *statuses: int) -> list[int]:
         """Task ids whose status is one of ``statuses``."""
