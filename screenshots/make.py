@@ -1,82 +1,123 @@
-"""Regenerates the screenshots in this folder from real runs of the dashboard.
+"""Regenerates the screenshots in this folder from the recorded runs in traces/.
 
-    .venv/bin/python screenshots/make.py
+    .venv/bin/python screenshots/make.py            # draw them from the recorded traces
+    .venv/bin/python screenshots/make.py --record   # first record fresh runs on this machine
 
-Each picture is the app itself, driven by its keys, caught while a real run is under way, so
-the CPU bars and lane percentages are real readings of this machine.
+Drawing is reproducible: the app replays each recorded trace whole (its per-core CPU
+readings included) and saves an SVG. Recording runs the real workloads with CPU sampling and
+writes Chrome traces, the same files `concviz run --trace` writes.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+TRACES = HERE / "traces"
 sys.path.insert(0, str(HERE.parent))
 
 from tui.app import ConcvizApp  # noqa: E402
 from tui.choices import Choices  # noqa: E402
 from tui.screens.compare import CompareScreen  # noqa: E402
+from workloads import compare as comparing  # noqa: E402
+from workloads import pyinfo, session  # noqa: E402
+from workloads.export import write_chrome_trace  # noqa: E402
+from workloads.replay import load_recording  # noqa: E402
+from workloads.spec import BACKENDS  # noqa: E402
+from workloads.trace import Trace  # noqa: E402
 
 SIZE = (120, 40)
+CPU_WORK = Choices(workload="sum-squares", tasks=16, workers=2, params=(("size", 2_000_000),))
+RUNS = {
+    "sum-squares-process-pool": CPU_WORK,
+    "sum-squares-threads": Choices(
+        workload="sum-squares", backend="threads", tasks=16, params=(("size", 2_000_000),)
+    ),
+    "sleep-thread-pool": Choices(
+        workload="sleep", backend="thread-pool", workers=4, tasks=12, mode="as-completed"
+    ),
+}
+COMPARED = Choices(workload="sum-squares", tasks=8, workers=2, params=(("size", 1_500_000),))
 
 
-async def _until(pilot, check, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:
-        await pilot.pause(0.05)
+def record() -> None:
+    """Run every picture's workload for real and keep its trace."""
+    TRACES.mkdir(exist_ok=True)
+    jobs = dict(RUNS)
+    for backend in BACKENDS:
+        jobs[f"compare-{backend}"] = COMPARED.with_backend(backend)
+    for name, choices in jobs.items():
+        outcome = session.run(choices.to_spec(), sample_cpu=True)
+        write_chrome_trace(outcome.trace, TRACES / f"{name}.json")
+        print(f"recorded screenshots/traces/{name}.json ({outcome.status})")
+    session.shutdown()
 
 
-def _progress(app: ConcvizApp) -> float:
-    trace = app.trace
-    if trace is None or not trace.count:
-        return 0.0
-    stats = trace.stats()
-    return (stats.ok + stats.errors) / trace.count
+def _trace(name: str) -> Trace:
+    trace = Trace()
+    trace.ingest(load_recording(TRACES / f"{name}.json").events)
+    return trace
 
 
-async def live_run(name: str, choices: Choices, at: float = 0.6) -> None:
-    """Start a run with r and take the picture when ``at`` of its tasks are done."""
-    app = ConcvizApp(choices)
+async def draw(name: str, choices: Choices) -> None:
+    app = ConcvizApp(choices, replay=load_recording(TRACES / f"{name}.json"), speed=0)
     app.theme = "textual-dark"
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.5)  # the CPU sampler's first reading
-        await pilot.press("r")
-        await _until(pilot, lambda: _progress(app) >= at)
-        await pilot.pause(0.15)
+        await pilot.pause(0.2)
         app.save_screenshot(f"{name}.svg", str(HERE))
-        await _until(pilot, lambda: not app.running)
     print(f"screenshots/{name}.svg")
 
 
-async def compare_view() -> None:
-    app = ConcvizApp(Choices(workload="sum-squares", tasks=8, params=(("size", 1_500_000),)))
+async def draw_compare() -> None:
+    traces = {backend: _trace(f"compare-{backend}") for backend in BACKENDS}
+    baseline = traces["sequential"].stats()
+    cpu_bound = baseline.busy_s > 0 and baseline.cpu_s / baseline.busy_s >= 0.5
+    cores = int(
+        traces["sequential"].info.get("python", {}).get("usable_cpus") or pyinfo.usable_cpus()
+    )
+    results = []
+    for backend, trace in traces.items():
+        stats = trace.stats()
+        workers = int(trace.detail.get("workers") or 1)
+        speedup = baseline.wall_s / stats.wall_s if stats.wall_s else 0.0
+        results.append(
+            comparing.CompareResult(
+                backend=backend,
+                start_method=trace.info.get("spec", {}).get("start_method"),
+                workers=workers,
+                outcome=session.Outcome(session.FINISHED, trace),
+                stats=stats,
+                speedup=speedup,
+                efficiency=speedup / max(1, min(workers, cores)),
+                reading=comparing.reading(backend, stats, speedup, cpu_bound, cores),
+            )
+        )
+    app = ConcvizApp(COMPARED)
     app.theme = "textual-dark"
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("c")
-        screen = app.screen
-        assert isinstance(screen, CompareScreen)
-        await _until(pilot, lambda: len(screen.results) >= len(screen.order), timeout=300)
+        app.push_screen(CompareScreen(COMPARED.to_spec(), results=results))
         await pilot.pause(0.2)
         app.save_screenshot("compare.svg", str(HERE))
     print("screenshots/compare.svg")
 
 
-async def main() -> None:
-    cpu = Choices(workload="sum-squares", tasks=16, params=(("size", 2_000_000),))
-    await live_run("sum-squares-process-pool", cpu)
-    await live_run(
-        "sum-squares-threads",
-        Choices(workload="sum-squares", backend="threads", tasks=16, params=(("size", 2_000_000),)),
-    )
-    await live_run(
-        "sleep-thread-pool",
-        Choices(workload="sleep", backend="thread-pool", workers=4, tasks=12, mode="as-completed"),
-    )
-    await compare_view()
+async def draw_all() -> None:
+    for name, choices in RUNS.items():
+        await draw(name, choices)
+    await draw_compare()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--record", action="store_true", help="record fresh traces first")
+    args = parser.parse_args()
+    if args.record or not TRACES.exists():
+        record()
+    asyncio.run(draw_all())
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

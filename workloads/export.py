@@ -39,6 +39,8 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
             "os_pid": lane.pid,
             "os_tid": lane.tid,
         }
+        if trace.recv[task] != UNSET:
+            args["received_us"] = round((trace.recv[task] - origin) / 1000, 3)
         if task in trace.errors:
             args["error"] = trace.errors[task]
         finish = end if end != UNSET else start

@@ -188,9 +188,10 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
                 str(error)[:200] if error else None,
             )
         )
-        finished.append((end, task))
-    for end, task in sorted(finished):
-        out.append(events.task_result(task, end))
+        received = _number(args.get("received_us"))
+        finished.append((ns(received) if received is not None else end, task))
+    for received_ns, task in sorted(finished):  # the order the run received results in
+        out.append(events.task_result(task, received_ns))
     for event in raw:
         if event.get("ph") == "i" and event.get("name") == "worker down" and ours:
             args = _args(event)
