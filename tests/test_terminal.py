@@ -11,8 +11,16 @@ import time
 import psutil
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_gone
 from tests.pty_terminal import Terminal
+
+
+def start_a_run(terminal: Terminal) -> set[int]:
+    """Press r once the dashboard is up; the pids of the run's processes once lanes show."""
+    terminal.wait_for(lambda s: "timeline" in s)
+    terminal.press("r")
+    terminal.wait_for(lambda s: "p1 " in s or "proc 1 ·" in s)
+    return {p.pid for p in descendants(terminal.proc.pid)}
 
 
 def descendants(pid: int) -> list[psutil.Process]:
@@ -39,31 +47,16 @@ def test_run_in_a_real_terminal_then_quit_leaves_nothing(terminal: Terminal) -> 
     terminal.press("q")
     terminal.proc.wait(10)
     assert terminal.proc.returncode == 0
-    time.sleep(0.2)
-    alive = [
-        pid
-        for pid in workers
-        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    ]
-    assert not alive, f"left behind: {alive}"
+    assert_gone(workers)
 
 
 def test_sighup_ends_the_dashboard_and_its_run(terminal: Terminal) -> None:
-    terminal.wait_for(lambda s: "timeline" in s)
-    terminal.press("r")
-    terminal.wait_for(lambda s: "p1 " in s or "proc 1 ·" in s)
-    workers = {p.pid for p in descendants(terminal.proc.pid)}
+    workers = start_a_run(terminal)
     started = time.monotonic()
     terminal.proc.send_signal(signal.SIGHUP)
     terminal.proc.wait(10)
     assert time.monotonic() - started < 5
-    time.sleep(0.2)
-    alive = [
-        pid
-        for pid in workers
-        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    ]
-    assert not alive, f"left behind: {alive}"
+    assert_gone(workers)
 
 
 def test_no_terminal_says_what_to_use_instead() -> None:
@@ -81,20 +74,11 @@ def test_no_terminal_says_what_to_use_instead() -> None:
 
 
 def test_losing_the_terminal_ends_the_dashboard_and_its_run(terminal: Terminal) -> None:
-    terminal.wait_for(lambda s: "timeline" in s)
-    terminal.press("r")
-    terminal.wait_for(lambda s: "p1 " in s or "proc 1 ·" in s)
-    workers = {p.pid for p in descendants(terminal.proc.pid)}
+    workers = start_a_run(terminal)
     os.close(terminal.master)  # the terminal emulator (or the SSH connection) is gone
     terminal.master = os.open(os.devnull, os.O_RDONLY)  # for close() in the fixture
     terminal.proc.wait(10)
-    time.sleep(0.2)
-    alive = [
-        pid
-        for pid in workers
-        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    ]
-    assert not alive, f"left behind: {alive}"
+    assert_gone(workers)
 
 
 @pytest.mark.parametrize(
