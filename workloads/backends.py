@@ -43,13 +43,14 @@ class Drive:
     fresh_worker_per_task: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
     handles: Callable[[], Iterable[BaseProcess]] = lambda: ()
-    results: dict[int, Any] = field(default_factory=dict)
 
     def submitted(self, task: int) -> None:
         self.emit(events.task_submitted(task, time.perf_counter_ns()))
 
     def received(self, task: int, result: Any) -> None:
-        self.results[task] = result
+        """The driver holds ``task``'s result now; only the moment is recorded, not the value
+        (the probe already sent its short repr, and a run's results can be large)."""
+        del result
         self.emit(events.task_result(task, time.perf_counter_ns()))
 
 
@@ -79,15 +80,15 @@ def _threads(d: Drive) -> None:
         for _ in threads:
             task = done.get()
             d.received(task, results.get(task))
-    else:
+    elif d.spec.mode == "map":  # each result in input order, as soon as its thread ends
+        for thread, item in zip(threads, d.items, strict=True):
+            thread.join()
+            d.received(item[0], results.get(item[0]))
+    else:  # wait: every result becomes available together
         for thread in threads:
             thread.join()
-        if d.spec.mode == "map":
-            for item in d.items:
-                d.received(item[0], results.get(item[0]))
-        else:  # wait: every result becomes available together
-            for item in d.items:
-                d.received(item[0], results.get(item[0]))
+        for item in d.items:
+            d.received(item[0], results.get(item[0]))
     for thread in threads:
         thread.join()
 

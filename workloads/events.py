@@ -23,7 +23,6 @@ TASK_SUBMITTED = 6  # (kind, task, t)
 TASK_STARTED = 7  # (kind, task, pid, tid, t)
 TASK_FINISHED = 8  # (kind, task, pid, tid, t, cpu_ns, status, result_repr, error)
 TASK_RESULT = 9  # (kind, task, t)  the driver received the task's result
-LOG = 10  # (kind, t, text)
 
 # Task status as carried by TASK_FINISHED and kept by the trace.
 PENDING = 0
@@ -102,8 +101,3 @@ def task_finished(
 def task_result(task: int, t: int) -> Event:
     """The driver received ``task``'s result (map order vs completion order)."""
     return (TASK_RESULT, task, t)
-
-
-def log(t: int, text: str) -> Event:
-    """A line for the run's log pane."""
-    return (LOG, t, text)

@@ -234,7 +234,6 @@ class Trace:
         self.results = StrColumn()
         self.errors: dict[int, str] = {}
         self.recv_order = array("i")
-        self.log: list[tuple[int, str]] = []
         self.cpu_samples: list[tuple[int, list[float]]] = []  # (time, percent per core)
         self.first_ns = UNSET  # earliest submit or start seen
         self.last_ns = UNSET  # latest start or end seen
@@ -361,8 +360,6 @@ class Trace:
             elif kind == events.RUN_FAILED:
                 self.failure = event[2]
                 self.finished = True
-            elif kind == events.LOG:
-                self.log.append((event[1], event[2]))
         return progress
 
     def _ensure(self, task: int) -> None:
