@@ -152,6 +152,53 @@ async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Pat
     assert not leftover_children()
 
 
+async def test_leaving_compare_mid_run_cancels_it_and_the_dashboard_goes_on(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, workload="sleep", tasks=2, params=(("scale", 1.0),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await pilot.pause(0.5)
+        await pilot.press("escape")
+        await pilot.pause(0.5)  # the cancelled run's outcome arrives after the screen is gone
+        assert app.screen is app.screen_stack[0]
+        assert screen.order == [r.backend for r in screen.results]
+        await pilot.press("r")
+        await wait_for_run(pilot, app)
+        assert app.status.startswith("finished")
+    assert not leftover_children()
+
+
+async def test_the_dashboard_under_compare_does_not_repaint_the_whole_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over SSH a full repaint at 120x40 is ~20 KB: ten a second (CPU readings) swamp the link."""
+    from textual._compositor import Compositor
+
+    full = []
+    render_full_update = Compositor.render_full_update
+
+    def counted(self: Compositor, simplify: bool = False) -> object:
+        full.append(1)
+        return render_full_update(self, simplify)
+
+    monkeypatch.setattr(Compositor, "render_full_update", counted)
+    app = make_app(tmp_path, workload="sleep", tasks=2, params=(("scale", 2.0),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        full.clear()
+        for _ in range(20):  # CPU readings and frames while the compare is on top
+            app._sample()
+            app._frame()
+            await pilot.pause(0.1)
+        assert len(full) <= 1, f"{len(full)} full repaints"
+        await pilot.press("escape")
+    assert not leftover_children()
+
+
 async def test_zoom_pan_fit_and_task_selection(tmp_path: Path) -> None:
     app = ConcvizApp(
         Choices(), sampler=FixedSampler([10.0, 20.0]), trace=process_pool_run(), output_dir=tmp_path

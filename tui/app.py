@@ -122,6 +122,7 @@ class ConcvizApp(App[None]):
         if trace is not None and not trace.finished:
             self.status = "running"
         self._frames = 0
+        self._covered = False
         self._samples = 0
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -409,6 +410,18 @@ class ConcvizApp(App[None]):
         return self.replay is not None and self.status == "replaying"
 
     def _frame(self) -> None:
+        if not self.screen_stack:  # closing
+            return
+        if self.screen is not self.screen_stack[0]:
+            # Compare or help is on top. Textual repaints the whole terminal for every change
+            # made under another screen, so the dashboard waits (a replay pauses) until it is
+            # back, then catches up at once.
+            self._covered = True
+            return
+        if self._covered:
+            self._covered = False
+            self._refresh_summary(self._replay_clock if self.replay is not None else None)
+            self.results.catch_up()
         if self.replaying:
             self._replay_step()
             return

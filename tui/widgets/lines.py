@@ -7,6 +7,8 @@ refreshes just the rows whose content differs.
 
 from __future__ import annotations
 
+from textual.app import ScreenStackError
+from textual.dom import NoScreen
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -46,6 +48,15 @@ class LineCacheWidget(Widget):
 
     def update_lines(self) -> None:
         """Rebuild the frame and refresh only the rows that changed."""
+        try:
+            covered = self.app.screen is not self.screen
+        except (NoScreen, ScreenStackError):  # the app is closing
+            return
+        if covered:
+            # Under another screen (compare, help) any refresh here makes Textual repaint the
+            # whole terminal, every time: draw afresh when this screen is back on top instead.
+            self._lines = []
+            return
         width, height = self.size.width, self.size.height
         if (width, height) != self._built_for or not self._lines:
             self._lines = []
