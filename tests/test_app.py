@@ -145,6 +145,8 @@ async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Pat
             await pilot.pause(0.1)
         assert [r.backend for r in screen.results] == list(screen.order)
         assert len(screen.order) == 6
+        await pilot.press("r", "4")  # nothing may run beside the compare's timed runs
+        assert app.session is None and app.choices.backend == "thread-pool"
         await pilot.press("down", "enter")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, CompareScreen)
@@ -306,15 +308,19 @@ async def test_the_demo_runs_to_its_end(tmp_path: Path) -> None:
         demo=True, demo_fast=True, sampler=FixedSampler([10.0, 20.0]), output_dir=tmp_path
     )
     captions: list[str] = []
+    over_compare: set[str] = set()  # what the caption said while the compare screen was up
     async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 120
         while app.is_running and time.monotonic() < deadline:
-            text = str(app.query_one("#caption").render())
+            caption = app.screen.query_one("#caption")
+            text = str(caption.render()) if caption.display else ""
             if text and (not captions or captions[-1] != text):
                 captions.append(text)
+            if isinstance(app.screen, CompareScreen):
+                over_compare.add(text)
             await pilot.pause(0.05)
     assert captions[0].startswith("1/6")
-    assert any(c.startswith("4/6") for c in captions)
+    assert [c[:3] for c in over_compare] == ["4/6"]
     assert captions[-1].startswith("6/6")
     assert app.trace is not None and app.trace.stats().ok == app.trace.count  # spawn completed
     assert not leftover_children()

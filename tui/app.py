@@ -123,13 +123,22 @@ class ConcvizApp(App[None]):
             self.status = "running"
         self._frames = 0
         self._covered = False
+        self.caption_text = ""
         self._samples = 0
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The compare screen times its own runs: nothing else may run or change meanwhile."""
+        if any(isinstance(screen, CompareScreen) for screen in self.screen_stack):
+            return action in ("screenshot", "help", "quit_app", "command_palette")
+        return True
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The command palette offers every key's action too."""
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             if not isinstance(binding, Binding) or binding.priority:
+                continue
+            if not self.check_action(binding.action.split("(", 1)[0], ()):
                 continue
             key = binding.key_display or binding.key.split(",")[0]
 
@@ -209,6 +218,7 @@ class ConcvizApp(App[None]):
 
     def caption(self, text: str) -> None:
         """The demo's line saying what to watch (hidden when empty)."""
+        self.caption_text = text
         caption = self.query_one("#caption", Static)
         caption.update(text)
         caption.display = bool(text)
@@ -472,7 +482,9 @@ class ConcvizApp(App[None]):
                 self.results.catch_up()
                 self._refresh_summary()
 
-        self.push_screen(CompareScreen(spec, self.choices.baseline_key()), shown)
+        self.push_screen(
+            CompareScreen(spec, self.choices.baseline_key(), caption=self.caption_text), shown
+        )
 
     @on(CompareScreen.Baseline)
     def _baseline_measured(self, event: CompareScreen.Baseline) -> None:

@@ -18,6 +18,10 @@ from workloads.spec import BACKENDS, RunSpec
 from workloads.trace import Trace
 
 
+COLUMNS = ("backend", "start", "wall s", "", "speedup", "efficiency", "CPU par.", "status")
+BAR_MIN_WIDTH = 100
+
+
 class CompareScreen(Screen[Trace | None]):
     """Runs the baseline and each backend in turn; enter shows a row's timeline."""
 
@@ -52,9 +56,14 @@ class CompareScreen(Screen[Trace | None]):
         key: tuple[object, ...] = (),
         backends: list[str] | None = None,
         results: list[comparing.CompareResult] | None = None,
+        caption: str = "",
     ) -> None:
-        """Race ``spec`` on ``backends``; given ``results`` (a recording) it only shows them."""
+        """Race ``spec`` on ``backends``; given ``results`` (a recording) it only shows them.
+
+        ``caption``: the demo's line saying what to watch, kept above the footer.
+        """
         super().__init__()
+        self.caption = caption
         self.spec = spec
         self.key = key
         self.order = ["sequential"] + [b for b in (backends or list(BACKENDS)) if b != "sequential"]
@@ -64,30 +73,44 @@ class CompareScreen(Screen[Trace | None]):
         self._session: session.Session | None = None
         self._baseline: float | None = None
         self._cpu_bound = True
+        self._bars = True
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = f"compare · {self.spec.workload} · {self.spec.tasks} tasks"
-            yield DataTable(cursor_type="row", zebra_stripes=True)
+            yield self._table()
             yield Static("", id="compare-status")
             yield Static("", id="readings")
+        caption = Static(self.caption, id="caption")
+        caption.display = bool(self.caption)
+        yield caption
         yield Footer()
 
+    def _table(self) -> DataTable[object]:
+        # Below 100 columns the wall-time bars give way: the numbers must all fit at 80×24.
+        self._bars = self.app.size.width >= BAR_MIN_WIDTH
+        table: DataTable[object] = DataTable(cursor_type="row", zebra_stripes=True)
+        for column in COLUMNS:
+            if column or self._bars:
+                table.add_column(column, key=column or "bar")
+        return table
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for column in (
-            "backend",
-            "start",
-            "wall s",
-            "",
-            "speedup",
-            "efficiency",
-            "CPU par.",
-            "status",
-        ):
-            table.add_column(column, key=column or "bar")
         self._redraw()
         self._next()
+
+    async def on_resize(self) -> None:
+        if self._bars == (self.app.size.width >= BAR_MIN_WIDTH):
+            return
+        # A table's columns only ever widen: a new one fits the new width.
+        old = self.query_one(DataTable)
+        cursor = old.cursor_row
+        await old.remove()
+        table = self._table()
+        await self.query_one(Vertical).mount(table, before="#compare-status")
+        self._redraw()
+        table.move_cursor(row=cursor)
+        table.focus()
 
     def _next(self) -> None:
         done = len(self.results)
@@ -134,6 +157,7 @@ class CompareScreen(Screen[Trace | None]):
 
     def _redraw(self) -> None:
         table = self.query_one(DataTable)
+        cursor = table.cursor_row
         table.clear()
         longest = max((r.stats.wall_s for r in self.results), default=0.0) or 1.0
         for r in self.results:
@@ -142,12 +166,14 @@ class CompareScreen(Screen[Trace | None]):
                 r.backend,
                 r.start_method or "",
                 f"{r.stats.wall_s:.3f}",
-                bar,
+                *([bar] if self._bars else []),
                 f"{r.speedup:.2f}×",
                 f"{r.efficiency:.0%}",
                 f"{r.stats.cpu_parallelism:.2f}",
                 r.outcome.status,
             )
+        if 0 < cursor < table.row_count:
+            table.move_cursor(row=cursor)
         readings = Text()
         for r in self.results:
             readings.append(f"{r.backend}: ", style="bold")
