@@ -105,3 +105,23 @@ def thread_run(tasks: int = 6) -> Trace:
     trace.t0_ns = T0
     trace.ingest(batch)
     return trace
+
+
+def threads_run(tasks: int = 16) -> Trace:
+    """The threads backend: a thread per task, so a lane per task."""
+    batch: list[events.Event] = [events.run_started(T0, _info("threads", tasks, "thread", None))]
+    for task in range(tasks):
+        tid, start = 4801 + task, T0 + (1 + task) * MS
+        end = start + 200 * MS
+        batch.append(events.task_submitted(task, T0))
+        batch.append(events.task_started(task, 4700, tid, start))
+        batch.append(
+            events.task_finished(task, 4700, tid, end, 20 * MS, events.OK, str(task * 2), None)
+        )
+        batch.append(events.task_result(task, end + MS))
+    end_ns = T0 + (tasks + 202) * MS
+    batch.append(events.run_finished(end_ns, T0, end_ns, {"workers": tasks}))
+    trace = Trace()
+    trace.t0_ns = T0
+    trace.ingest(batch)
+    return trace

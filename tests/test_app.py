@@ -6,9 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from tests.conftest import leftover_children
-from tests.recorded import process_pool_run
+from tests.recorded import process_pool_run, threads_run
 from tui.app import ConcvizApp
 from tui.choices import Choices
 from tui.sampler import FixedSampler
@@ -201,6 +202,22 @@ async def test_the_dashboard_under_compare_does_not_repaint_the_whole_terminal(
     assert not leftover_children()
 
 
+async def test_at_80x24_the_selected_task_s_lane_is_always_on_screen(tmp_path: Path) -> None:
+    trace = threads_run(16)
+    app = ConcvizApp(
+        Choices(), sampler=FixedSampler([10.0, 20.0]), trace=trace, output_dir=tmp_path
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        timeline = app.query_one(TimelineView)
+        for _ in range(16):
+            await pilot.press("down")
+            lane = trace.lanes[trace.lane[app.selected]]  # type: ignore[index]
+            shown = [timeline.render_line(y).text for y in range(timeline.size.height)]
+            labels = [line.split()[0] for line in shown if line.strip()]
+            assert f"t{lane.index}" in labels, (app.selected, shown)
+        assert len(set(labels)) == len(labels), "compact labels stay unique"
+
+
 async def test_zoom_pan_fit_and_task_selection(tmp_path: Path) -> None:
     app = ConcvizApp(
         Choices(), sampler=FixedSampler([10.0, 20.0]), trace=process_pool_run(), output_dir=tmp_path
@@ -280,9 +297,9 @@ async def test_q_quits_during_a_run_and_leaves_nothing(tmp_path: Path) -> None:
 async def test_choosing_a_workload_from_the_list(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        app.query_one("#workloads").focus()
-        await pilot.press("home", "down", "enter")
+        await pilot.press("w", "home", "down", "enter")
         assert app.choices.workload == "primes"
+        assert app.focused is app.query_one(TimelineView), "arrows select tasks again"
 
 
 async def test_the_command_palette_offers_the_same_actions(tmp_path: Path) -> None:
@@ -309,6 +326,7 @@ async def test_the_demo_runs_to_its_end(tmp_path: Path) -> None:
     )
     captions: list[str] = []
     over_compare: set[str] = set()  # what the caption said while the compare screen was up
+    step1_size = ""
     async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 120
         while app.is_running and time.monotonic() < deadline:
@@ -318,8 +336,11 @@ async def test_the_demo_runs_to_its_end(tmp_path: Path) -> None:
                 captions.append(text)
             if isinstance(app.screen, CompareScreen):
                 over_compare.add(text)
+            elif text.startswith("1/6"):
+                step1_size = app.query_one("#edit-size", Input).value
             await pilot.pause(0.05)
     assert captions[0].startswith("1/6")
+    assert step1_size == "200000", "the executor pane shows the size the demo runs"
     assert [c[:3] for c in over_compare] == ["4/6"]
     assert captions[-1].startswith("6/6")
     assert app.trace is not None and app.trace.stats().ok == app.trace.count  # spawn completed

@@ -57,6 +57,8 @@ BAD = [
     (["run", "--workload", "primes", "--size", "5"], "--size does not apply to primes"),
     (["run", "--workload", "sleep", "--scale", "0"], "--scale must be at least"),
     (["compare", "--backends", "threads,bogus"], "unknown backend 'bogus' in --backends"),
+    (["replay", "x.json", "--speed", "inf"], "--speed must be more than 0 and at most 1000"),
+    (["replay", "x.json", "--speed", "nan"], "--speed must be more than 0 and at most 1000"),
 ]
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import ROOT, assert_gone, leftover_children
 from workloads import events, pyinfo, session
+from workloads.export import chrome_trace
 from workloads.spec import build_spec
 
 HERE = Path(__file__).resolve().parent
@@ -96,6 +97,10 @@ def test_a_hang_stalls_and_shows_where_it_is_stuck(backend: str, no_leftovers: N
     stuck_pid = outcome.stuck[0].pid
     assert "in hang" in outcome.stacks[stuck_pid]
     assert every_task_ended_once(outcome)["stalled"] == 1
+    # The run lasted until it was stopped, the stuck task all that time (in its trace too).
+    assert outcome.trace.stats().wall_s >= spec.stall_timeout
+    span = next(e for e in chrome_trace(outcome.trace)["traceEvents"] if e.get("cat") == "stalled")
+    assert span["dur"] >= spec.stall_timeout * 1e6
     assert_gone(run_pids(outcome))
 
 

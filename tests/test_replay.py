@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ROOT
 from tui.app import ConcvizApp
 from tui.sampler import FixedSampler
-from workloads import session
+from workloads import pyinfo, session
 from workloads.export import write_chrome_trace
 from workloads.replay import TraceFileError, load_recording
 from workloads.spec import build_spec
@@ -46,6 +46,8 @@ def test_a_recorded_run_reads_back_with_the_same_lanes_and_tasks(
     assert recording.cpu, "per-core CPU readings travel with the trace"
     data = json.loads(path.read_text())
     assert {"concviz", "python", "lanes"} <= set(data["metadata"])
+    # Measured in the (spawned) supervisor, yet the interpreter's default, not "spawn".
+    assert data["metadata"]["python"]["default_start_method"] == pyinfo.default_start_method()
     assert any(e["ph"] == "C" for e in data["traceEvents"])
 
 
@@ -125,6 +127,8 @@ async def test_paced_replay_plays_and_pauses(recorded: tuple[session.Outcome, Pa
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
         assert app.status == "replaying"
+        elapsed = str(app.query_one("#summary").render()).split("replaying ", 1)[1]
+        assert float(elapsed.split(" s", 1)[0]) < 1.0, "the recording's time, not the machine's"
         await pilot.press("space")
         clock = app._replay_clock
         await pilot.pause(0.3)

@@ -88,6 +88,12 @@ def test_bar_ends_have_eighth_cell_precision() -> None:
     assert timeline.render_lane(trace, 0, 0, 100 * MS, 10, 100 * MS)[0] == ("██▌", timeline.BAR_A)
 
 
+def test_a_task_too_short_for_its_cell_still_shows() -> None:
+    trace = one_lane_trace((550, 550, 0, events.OK))  # a task of no length in a 1 s view
+    runs = timeline.render_lane(trace, 0, 0, 1000 * MS, 10, 1000 * MS)
+    assert runs == [(" " * 5, None), ("▏", timeline.BAR_A), (" " * 4, None)]
+
+
 def test_adjacent_tasks_alternate_styles_and_failures_stand_out() -> None:
     trace = one_lane_trace(
         (0, 10, 10, events.OK), (10, 20, 10, events.OK), (20, 30, 10, events.ERROR)

@@ -76,6 +76,7 @@ class ConcvizApp(App[None]):
         Binding("o", "mode", "Mode"),
         Binding("e", "export", "Export"),
         Binding("s", "screenshot", "SVG"),
+        Binding("w", "pick_workload", "Workloads", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit_app", "Quit"),
         Binding("space", "pause", "Pause", show=False),
@@ -253,6 +254,7 @@ class ConcvizApp(App[None]):
     def _workload_chosen(self, event: OptionList.OptionSelected) -> None:
         if event.option_id:
             self._set_choices(self.choices.with_workload(event.option_id))
+            self.timeline.focus()  # arrows select tasks again
 
     @on(ExecutorPanel.Changed)
     def _field_changed(self, event: ExecutorPanel.Changed) -> None:
@@ -331,7 +333,7 @@ class ConcvizApp(App[None]):
         if message.sequential and outcome.status == session.FINISHED and stats.wall_s:
             self.baselines[message.key] = stats.wall_s
         self.status = f"{outcome.status} · {outcome.trace.info.get('spec', {}).get('backend', '')}"
-        if outcome.status == session.STALLED:
+        if outcome.status == session.STALLED and not self.demo:  # the demo's caption says it
             self.notify(
                 f"{outcome.message}. Stuck: "
                 + (
@@ -348,6 +350,8 @@ class ConcvizApp(App[None]):
             self.timeline.tick(self.clock())
             self.results.catch_up()
             self.results.show_stacks(outcome.stacks)
+            if outcome.stuck:  # the first stuck task, selected and its lane on screen
+                self.timeline.select(outcome.stuck[0].task)
         self._refresh_summary()
 
     # -- periodic work ------------------------------------------------------------------------
@@ -407,7 +411,7 @@ class ConcvizApp(App[None]):
         self.results.catch_up()
         if done and self.status == "replaying":
             self.status = "finished · replayed"
-        self._refresh_summary(now_ns=self._replay_clock)
+        self._refresh_summary()
 
     def action_pause(self) -> None:
         if self.replay is None:
@@ -430,7 +434,7 @@ class ConcvizApp(App[None]):
             return
         if self._covered:
             self._covered = False
-            self._refresh_summary(self._replay_clock if self.replay is not None else None)
+            self._refresh_summary()
             self.results.catch_up()
         if self.replaying:
             self._replay_step()
@@ -444,7 +448,11 @@ class ConcvizApp(App[None]):
                 # A new line scrolls (repaints) the whole log: batch them, fewer bytes over SSH.
                 self.results.catch_up()
 
-    def _refresh_summary(self, now_ns: int | None = None) -> None:
+    def _now(self) -> int:
+        """The time shown: the recording's clock during a replay."""
+        return self._replay_clock if self.replay is not None else self.clock()
+
+    def _refresh_summary(self) -> None:
         workload = WORKLOADS.get(self.choices.workload)
         self.summary.show(
             self.trace,
@@ -453,7 +461,7 @@ class ConcvizApp(App[None]):
             pyinfo.usable_cpus(),
             self.selected,
             workload.note if workload else None,
-            self.clock() if now_ns is None else now_ns,
+            self._now(),
         )
 
     @on(TimelineView.TaskSelected)
@@ -510,6 +518,10 @@ class ConcvizApp(App[None]):
             self.notify(f"Cannot save the screenshot: {exc.strerror}", severity="error")
             return
         self.notify(f"Screenshot saved to {path}", timeout=6)
+
+    def action_pick_workload(self) -> None:
+        """Into the workload list: arrows move, enter picks and goes back to the timeline."""
+        self.query_one(WorkloadList).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -16,6 +16,7 @@ EXIT_USAGE = 2
 EXIT_STALLED = 3
 EXIT_CRASHED = 4
 EXIT_INTERRUPTED = 130
+MAX_SPEED = 1000  # replay pace: beyond this a frame covers more than a long run
 
 BACKEND_NAMES = ("sequential", "threads", "thread-pool", "processes", "mp-pool", "process-pool")
 
@@ -329,9 +330,10 @@ def _demo(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from workloads.replay import TraceFileError, load_recording
 
-    if args.speed <= 0:
+    if not 0 < args.speed <= MAX_SPEED:  # also refuses nan
         return _usage_error(
-            f"--speed must be more than 0, got {args.speed:g} (use --static to see it whole)"
+            f"--speed must be more than 0 and at most {MAX_SPEED}, got {args.speed:g}"
+            " (use --static to see it whole)"
         )
     if not 1 <= args.fps <= 30:
         return _usage_error(f"--fps must be between 1 and 30, got {args.fps:g}")

@@ -43,7 +43,8 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
             args["received_us"] = round((trace.recv[task] - origin) / 1000, 3)
         if task in trace.errors:
             args["error"] = trace.errors[task]
-        finish = end if end != UNSET else start
+        # A stuck or cut-off task ran until the run was stopped.
+        finish = end if end != UNSET else max(trace.stopped_ns, start)
         out.append(
             {
                 "name": f"task {task}",

@@ -20,9 +20,11 @@ def usable_cpus() -> int:
 
 
 def default_start_method() -> str:
-    """This Python's default start method, read without fixing it for the process."""
-    method = multiprocessing.get_start_method(allow_none=True)
-    return method or multiprocessing.get_all_start_methods()[0]
+    """This Python's default start method (the first listed, as documented).
+
+    Not ``get_start_method()``: in a spawned process (the supervisor) that answers "spawn".
+    """
+    return multiprocessing.get_all_start_methods()[0]
 
 
 def available_start_methods() -> list[str]:

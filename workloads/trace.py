@@ -398,12 +398,17 @@ class Trace:
             self.stopped_ns = at_ns
 
     def span_ns(self) -> tuple[int, int]:
-        """The run's measured interval: executor created to shut down (or what was seen)."""
+        """The run's measured interval: executor created to shut down (or what was seen).
+
+        A run stopped early (stalled, cancelled, crashed) lasted until it was stopped: its
+        stuck tasks were running all that time, after the last event arrived.
+        """
         if self.begin_ns != UNSET and self.end_ns != UNSET:
             return self.begin_ns, self.end_ns
         if self.first_ns == UNSET:
             return 0, 0
-        return self.first_ns, self.last_ns
+        begin = self.begin_ns if self.begin_ns != UNSET else self.first_ns
+        return begin, max(self.last_ns, self.stopped_ns)
 
     def stats(self) -> RunStats:
         """Wall time, busy and CPU time, parallelism, per-lane shares and task counts."""

@@ -96,7 +96,11 @@ def render_lane(
             left += overlap_l
             right += overlap_r
         coverage = busy / cell
-        if coverage < 1 / 16:
+        if coverage < 1 / 16 and index.at(b) > index.at(a):
+            # Tasks too short for an eighth of a cell started here: a tick, so none is unseen.
+            glyphs.append("▏")
+            styles.append(ERROR if index.failures_between(a, b) else BAR_A)
+        elif coverage < 1 / 16:
             glyphs.append(" ")
             styles.append(None)
         else:

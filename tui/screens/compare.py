@@ -17,7 +17,6 @@ from workloads import pyinfo, session
 from workloads.spec import BACKENDS, RunSpec
 from workloads.trace import Trace
 
-
 COLUMNS = ("backend", "start", "wall s", "", "speedup", "efficiency", "CPU par.", "status")
 BAR_MIN_WIDTH = 100
 

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS: list[tuple[str, str]] = [
+    ("w", "to the workload list: ↑ ↓ move, enter picks it"),
     ("1 … 6", "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool"),
     ("r", "run the selected workload (again)"),
     ("x", "cancel the run: its processes are killed"),

@@ -95,11 +95,13 @@ class ExecutorPanel(Vertical):
                 holder.mount(row)
                 row.mount(Label(param.name, classes="name"))
                 row.mount(Input(id=f"edit-{param.name}", compact=True, select_on_focus=True))
-            self.call_after_refresh(self._fill_params, choices)
+            # New boxes take their values once mounted: from the choices shown last by then.
+            self.call_after_refresh(self._fill_params)
         else:
-            self._fill_params(choices)
+            self._fill_params()
 
-    def _fill_params(self, choices: Choices) -> None:
+    def _fill_params(self) -> None:
+        choices = self.choices
         for param in choices.workload_params():
             boxes = self.query(f"#edit-{param.name}").results(Input)
             for box in boxes:

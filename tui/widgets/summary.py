@@ -79,8 +79,13 @@ class SummaryPanel(Static):
                     f" · pid {lane.pid}" + (f"/tid {lane.tid}" if lane.kind != "proc" else "")
                 )
             if view.start_ns != UNSET:
-                origin = trace.begin_ns if trace.begin_ns != UNSET else view.start_ns
-                end = view.end_ns if view.end_ns != UNSET else now_ns
+                origin = trace.span_ns()[0] or view.start_ns
+                if view.end_ns != UNSET:
+                    end = view.end_ns
+                elif trace.stopped_ns != UNSET:  # stuck until the run was stopped
+                    end = trace.stopped_ns
+                else:
+                    end = now_ns
                 text.append(
                     f" · start +{(view.start_ns - origin) / 1e9:.3f} s · took {_seconds(end - view.start_ns)}"
                 )
@@ -135,7 +140,11 @@ class ResultsLog(RichLog):
         self.clear()
 
     def show_stacks(self, stacks: dict[int, str]) -> None:
-        """Where stuck workers were when the run stalled (their threads' Python stacks)."""
+        """Where stuck workers were when the run stalled (their threads' Python stacks).
+
+        The log is scrolled to the first stack's top: its innermost frames say what it waits on.
+        """
+        top = len(self.lines)
         for pid, stack in stacks.items():
             self.write(Text(f"where pid {pid} is stuck:", style="bold"))
             lines = stack.splitlines()
@@ -143,6 +152,8 @@ class ResultsLog(RichLog):
                 self.write(Text(_compact_frame(line), style="dim"))
             if len(lines) > 40:
                 self.write(Text(f"  … {len(lines) - 40} more lines", style="dim"))
+        if stacks:
+            self.call_after_refresh(self.scroll_to, y=top, animate=False)
 
     def catch_up(self) -> None:
         """Append the results received since the last call."""
@@ -157,13 +168,20 @@ class ResultsLog(RichLog):
             self._shown += 1
             line = Text(f"{self._shown:>4} ", style="dim")
             line.append(f"task {task:<4} ")
-            status = trace.status[task]
-            if status == events.ERROR:
-                line.append(trace.errors.get(task, "error"), style="red")
+            if trace.status[task] == events.ERROR:
+                said = Text(trace.errors.get(task, "error"), style="red")
             else:
                 result = trace.results[task]
-                line.append(f"→ {result}" if result is not None else "→ (done)")
+                said = Text(f"→ {result}" if result is not None else "→ (done)")
             lane_id = trace.lane[task]
-            if lane_id != UNSET:
-                line.append(f"  pid {trace.lanes[lane_id].pid}", style="dim")
+            pid = f"  pid {trace.lanes[lane_id].pid}" if lane_id != UNSET else ""
+            # Cut what does not fit with an ellipsis, so a cut number never reads as whole;
+            # the pid goes first when the pane is narrow (the task's details show it all).
+            width = self.scrollable_content_region.width or 80
+            room = width - len(line) - len(pid)
+            if room < 16:
+                pid, room = "", width - len(line)
+            said.truncate(max(room, 4), overflow="ellipsis")
+            line.append_text(said)
+            line.append(pid, style="dim")
             self.write(line)

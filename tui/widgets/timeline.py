@@ -133,18 +133,26 @@ class TimelineView(LineCacheWidget, can_focus=True):
 
     def action_step(self, direction: int) -> None:
         task = self._neighbour(direction)
-        if task is None:
-            return
+        if task is not None:
+            self.select(task)
+
+    def select(self, task: int) -> None:
+        """Select ``task``, scrolling the lanes so that its lane is on screen."""
         self.selected = task
         lane = self.trace.lane[task] if self.trace else UNSET
         if lane != UNSET:
-            rows = max(self.size.height - 1, 1)
             if lane < self._first_lane:
                 self._first_lane = lane
-            elif lane >= self._first_lane + rows:
-                self._first_lane = lane - rows + 1
+            while lane >= self._first_lane + self._lane_rows(self._first_lane):
+                self._first_lane += 1
         self.post_message(self.TaskSelected(task))
         self.update_lines()
+
+    def _lane_rows(self, first: int) -> int:
+        """How many lanes show from lane ``first`` on (the axis, and a "… more" line if needed)."""
+        rows = max(self.size.height - 1, 1)
+        lanes = len(self.trace.lanes) if self.trace else 0
+        return rows if lanes <= first + rows else max(rows - 1, 1)
 
     def _neighbour(self, direction: int) -> int | None:
         """The task that starts next after (or last before) the selected one."""
@@ -181,14 +189,16 @@ class TimelineView(LineCacheWidget, can_focus=True):
 
     def _label(self, lane: Lane, width: int) -> str:
         if width >= 24:
-            text = lane.label
-        elif lane.kind == events.LANE_THREAD:
-            text = f"t{lane.index} {lane.tid}"
+            return lane.label[:width].ljust(width)
+        if lane.kind == events.LANE_THREAD:
+            short, number = f"t{lane.index}", lane.tid
         elif lane.kind == events.LANE_MAIN:
-            text = f"main {lane.pid}"
+            short, number = "main", lane.pid
         else:
-            text = f"p{lane.index} {lane.pid}"
-        return text[:width].ljust(width)
+            short, number = f"p{lane.index}", lane.pid
+        text = f"{short} {number}"
+        # A cut id would read as another one: without room, the lane's number alone.
+        return (text if len(text) <= width else short[:width]).ljust(width)
 
     def _label_width(self, width: int) -> int:
         if self.trace is None or not self.trace.lanes:
