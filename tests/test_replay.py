@@ -133,6 +133,7 @@ async def test_paced_replay_plays_and_pauses(recorded: tuple[session.Outcome, Pa
         clock = app._replay_clock
         await pilot.pause(0.3)
         assert app._replay_clock == clock, "paused"
+        assert "paused" in str(app.query_one("#summary").render())
         await pilot.press("space")
         await pilot.pause(0.3)
         assert app._replay_clock > clock

@@ -418,6 +418,7 @@ class ConcvizApp(App[None]):
             return
         self.paused = not self.paused
         self.notify("Paused: space goes on." if self.paused else "Playing.", timeout=2)
+        self._refresh_summary()
 
     @property
     def replaying(self) -> bool:
@@ -454,9 +455,10 @@ class ConcvizApp(App[None]):
 
     def _refresh_summary(self) -> None:
         workload = WORKLOADS.get(self.choices.workload)
+        paused = self.paused and self.replaying
         self.summary.show(
             self.trace,
-            self.status,
+            f"{self.status} · paused (space goes on)" if paused else self.status,
             self.baselines.get(self.choices.baseline_key()),
             pyinfo.usable_cpus(),
             self.selected,
@@ -498,22 +500,36 @@ class ConcvizApp(App[None]):
     def _baseline_measured(self, event: CompareScreen.Baseline) -> None:
         self.baselines[event.key] = event.wall_s
 
+    def _file_name(self, suffix: str) -> str:
+        """concviz-WORKLOAD-BACKEND-YYYYmmdd-HHMMSS.SUFFIX: a trace and its picture sort together."""
+        spec = self.trace.info.get("spec", {}) if self.trace is not None else {}
+        parts = [
+            "concviz",
+            spec.get("workload"),
+            spec.get("backend"),
+            time.strftime("%Y%m%d-%H%M%S"),
+        ]
+        return "-".join(str(part) for part in parts if part) + suffix
+
     def action_export(self) -> None:
         if self.trace is None or not self.trace.lanes:
             self.notify("Nothing to export yet: run something first.", timeout=3)
             return
-        spec = self.trace.info.get("spec", {})
-        name = f"concviz-{spec.get('workload', 'run')}-{spec.get('backend', '')}-{time.strftime('%Y%m%d-%H%M%S')}.json"
         try:
-            path = write_chrome_trace(self.trace, self.output_dir / name)
+            path = write_chrome_trace(self.trace, self.output_dir / self._file_name(".json"))
         except OSError as exc:
             self.notify(f"Cannot write the trace: {exc.strerror}", severity="error")
             return
         self.notify(f"Trace written to {path}", timeout=6)
 
     def action_screenshot(self) -> None:
+        # Messages on screen (say, "Trace written to …") are not part of the picture.
+        self.clear_notifications()
+        self.call_after_refresh(self._save_screenshot)
+
+    def _save_screenshot(self) -> None:
         try:
-            path = self.save_screenshot(path=str(self.output_dir))
+            path = self.save_screenshot(self._file_name(".svg"), str(self.output_dir))
         except OSError as exc:
             self.notify(f"Cannot save the screenshot: {exc.strerror}", severity="error")
             return

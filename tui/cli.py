@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run one workload on one backend and print a summary",
+        description="Run one workload on one backend and print a summary and its timeline.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare",
         help="run a workload on every backend after a sequential baseline",
+        description="Run a workload sequentially, then on every backend: wall time, speedup,"
+        " efficiency, CPU parallelism.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -126,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay",
         help="play a recorded run (a trace file from --trace or the e key) in the dashboard",
+        description="Play a recorded run in the dashboard at its recorded pace. Keys: space"
+        " pauses and goes on, q quits. The file is only read as JSON, never run.",
     )
     replay.add_argument("file", help="a Chrome trace JSON file (concviz's own, or another tool's)")
     replay.add_argument(
@@ -134,18 +139,28 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--static", action="store_true", help="show the whole run at once")
     replay.add_argument("--fps", type=float, default=8.0, help="screen refreshes per second (1-30)")
     serve = commands.add_parser(
-        "serve", help="the dashboard in a web browser (needs the web extra: concviz[web])"
+        "serve",
+        help="the dashboard in a web browser (needs the web extra: concviz[web])",
+        description="Serve the dashboard to web browsers through textual-serve (install it"
+        " with: pip install 'concviz[web]'). Each browser tab gets its own dashboard.",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     demo = commands.add_parser(
-        "demo", help="a scripted tour with captions, for recordings; ends by itself"
+        "demo",
+        help="a scripted tour with captions, for recordings; ends by itself",
+        description="A scripted tour with captions, for recordings and classes; ends by itself."
+        " Record it with: asciinema rec -c 'concviz demo'",
     )
     demo.add_argument("--loop", action="store_true", help="start over at the end (until q)")
     demo.add_argument("--fps", type=float, default=8.0, help="screen refreshes per second (1-30)")
-    listing = commands.add_parser("list", help="workloads, backends, start methods, Python facts")
+    listing = commands.add_parser(
+        "list",
+        help="workloads, backends, start methods, Python facts",
+        description="Workloads, backends, start methods and the facts of this Python.",
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
     return parser
 

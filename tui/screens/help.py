@@ -28,6 +28,7 @@ KEYS: list[tuple[str, str]] = [
     ("e", "export the run as a Chrome trace (Perfetto opens it)"),
     ("s", "save an SVG screenshot"),
     ("?", "this help"),
+    ("space", "(replay) pause / go on"),
     ("q", "quit (a running run is stopped first)"),
 ]
 
