@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_gone, leftover_children
+from workloads import compare as comparing
 from workloads import events, pyinfo, session
 from workloads.spec import build_spec
+from workloads.trace import RunStats
 
 HERE = Path(__file__).resolve().parent
 METHODS = pyinfo.available_start_methods()
@@ -200,3 +202,25 @@ def test_no_child_process_survives_a_sequence_of_runs() -> None:
     for backend in ("mp-pool", "process-pool", "processes"):
         run_collecting(workload="double", backend=backend, tasks=3, start_method=method)
     assert not leftover_children()
+
+
+def _stats(wall_s: float, busy_s: float, cpu_s: float, tasks: int = 10) -> RunStats:
+    return RunStats(wall_s, busy_s, cpu_s, busy_s / wall_s, cpu_s / wall_s, tasks, tasks, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("backend", "stats", "speedup", "says"),
+    [
+        ("threads", _stats(1.0, 1.0, 0.98), 0.95, "no gain on CPU-bound work: the GIL"),
+        ("threads", _stats(0.004, 0.00006, 0.00006), 0.3, "a task takes 6 µs, less than handing"),
+        ("process-pool", _stats(0.4, 0.8, 0.75), 2.5, "more than 2 cores can give"),
+        ("process-pool", _stats(0.55, 1.0, 0.95), 1.8, "1.7 of 2 cores busy"),
+        ("thread-pool", _stats(0.5, 2.0, 0.01), 4.0, "threads overlap the waiting"),
+    ],
+    ids=["gil", "tiny-tasks", "noisy-baseline", "processes", "io"],
+)
+def test_the_compare_reading_follows_the_numbers(
+    backend: str, stats: RunStats, speedup: float, says: str
+) -> None:
+    cpu_bound = backend != "thread-pool"
+    assert says in comparing.reading(backend, stats, speedup, cpu_bound, 2)

@@ -39,6 +39,13 @@ def parse_backends(text: str | None, spec: RunSpec) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+TINY_TASK_S = 0.001  # below this a task costs less than handing it over
+
+
+def _short(seconds: float) -> str:
+    return f"{seconds * 1e6:.0f} µs" if seconds < 0.001 else f"{seconds * 1e3:.1f} ms"
+
+
 def reading(backend: str, stats: RunStats, speedup: float, cpu_bound: bool, cores: int) -> str:
     """One line that says what the numbers mean, derived from the measurement itself."""
     if backend == "sequential":
@@ -46,6 +53,18 @@ def reading(backend: str, stats: RunStats, speedup: float, cpu_bound: bool, core
     if stats.ok + stats.errors < stats.tasks:
         return "did not finish: see its status"
     threads = backend in ("threads", "thread-pool")
+    task_s = stats.busy_s / max(stats.ok + stats.errors, 1)
+    if speedup < 0.9 and task_s < TINY_TASK_S:
+        worker = "a thread" if threads else "another process"
+        return (
+            f"slower than sequential: a task takes {_short(task_s)}, less than handing it to "
+            f"{worker} costs"
+        )
+    if cpu_bound and speedup > cores * 1.1:
+        return (
+            f"{speedup:.1f}× is more than {cores} cores can give: the sequential run was slow "
+            "this time (a busy machine); compare again"
+        )
     if threads and cpu_bound and stats.cpu_parallelism < 1.3:
         return (
             f"no gain on CPU-bound work: the GIL lets one thread run Python at a time "
