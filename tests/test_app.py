@@ -146,12 +146,23 @@ async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Pat
             await pilot.pause(0.1)
         assert [r.backend for r in screen.results] == list(screen.order)
         assert len(screen.order) == 6
-        await pilot.press("r", "4")  # nothing may run beside the compare's timed runs
+        await pilot.press("b", "4")  # nothing may run or change beside the timed runs
         assert app.session is None and app.choices.backend == "thread-pool"
         await pilot.press("down", "enter")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, CompareScreen)
         assert app.trace is not None and app.trace.info["spec"]["backend"] == "threads"
+        measured = [r.outcome.trace for r in screen.results]
+        await pilot.press("c")  # the same choices: the comparison reopens as it was
+        again = app.screen
+        assert isinstance(again, CompareScreen)
+        assert [r.outcome.trace for r in again.results] == measured
+        await pilot.press("down", "down", "enter")
+        assert app.trace is measured[2]
+        await pilot.press("c", "r")  # r there runs it again
+        again = app.screen
+        assert isinstance(again, CompareScreen) and len(again.results) < 6
+        await pilot.press("escape")
     assert not leftover_children()
 
 
@@ -274,7 +285,7 @@ async def test_a_bad_value_is_refused_inline(tmp_path: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
         problem = str(app.query_one(ExecutorPanel).query_one("#problem").render())
-        assert "--workers must be between 1 and 256, got 0" in problem
+        assert problem.startswith("workers must be between 1 and 256, got 0")
         assert app.choices.workers == 2
         box.value = "3"  # type: ignore[attr-defined]
         await pilot.press("enter")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 import termios
@@ -53,6 +54,11 @@ class RunEnded(Message):
         self.outcome = outcome
         self.sequential = sequential
         self.key = key
+
+
+def _in_words(exc: SpecError) -> str:
+    """A refusal in the dashboard's words: 'workers must be …', not the CLI's '--workers'."""
+    return re.sub(r"(?<![\w-])--(?=\w)", "", str(exc))
 
 
 class ConcvizApp(App[None]):
@@ -125,6 +131,7 @@ class ConcvizApp(App[None]):
         self._frames = 0
         self._covered = False
         self.caption_text = ""
+        self._compared: CompareScreen | None = None  # the last finished comparison
         self._samples = 0
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -261,7 +268,7 @@ class ConcvizApp(App[None]):
         try:
             choices = self.choices.with_text(event.field, event.text)
         except SpecError as exc:
-            self.executor.problem(str(exc))
+            self.executor.problem(_in_words(exc))
             return
         if choices != self.choices:
             self._set_choices(choices)
@@ -302,7 +309,7 @@ class ConcvizApp(App[None]):
         try:
             spec = choices.to_spec()
         except SpecError as exc:
-            self.executor.problem(str(exc))
+            self.executor.problem(_in_words(exc))
             return
         key = choices.baseline_key()
         sequential = spec.backend == "sequential"
@@ -473,17 +480,27 @@ class ConcvizApp(App[None]):
 
     # -- compare, export, screenshots, help, quit ------------------------------------------
 
-    def action_compare(self) -> None:
+    def action_compare(self, fresh: bool = False) -> None:
+        """Every backend on the current choices; the last finished comparison of the same
+        choices reopens as it was (``fresh`` or r there runs it again)."""
         if self.running:
             self.notify("A run is in progress: x cancels it.", severity="warning", timeout=3)
             return
         try:
             spec = self.choices.to_spec()
         except SpecError as exc:
-            self.executor.problem(str(exc))
+            self.executor.problem(_in_words(exc))
             return
 
+        kept = self._compared
+        results = kept.results if kept and kept.spec == spec and not fresh else None
+        screen = CompareScreen(
+            spec, self.choices.baseline_key(), results=results, caption=self.caption_text
+        )
+
         def shown(trace: Trace | None) -> None:
+            if screen.complete:
+                self._compared = screen
             if trace is not None:
                 self.trace = trace
                 self.status = f"finished · {trace.info.get('spec', {}).get('backend', '')}"
@@ -492,9 +509,7 @@ class ConcvizApp(App[None]):
                 self.results.catch_up()
                 self._refresh_summary()
 
-        self.push_screen(
-            CompareScreen(spec, self.choices.baseline_key(), caption=self.caption_text), shown
-        )
+        self.push_screen(screen, shown)
 
     @on(CompareScreen.Baseline)
     def _baseline_measured(self, event: CompareScreen.Baseline) -> None:

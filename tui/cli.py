@@ -23,7 +23,8 @@ BACKEND_NAMES = ("sequential", "threads", "thread-pool", "processes", "mp-pool",
 EPILOG = """\
 exit codes of run and compare:
   0 every task ok · 1 some task raised (or the run failed) · 2 bad usage
-  3 stalled (no progress for --stall-timeout s) · 4 a worker crashed · 130 interrupted
+  3 stalled (no progress for --stall-timeout s) · 4 a worker crashed
+  130 interrupted (Ctrl+C) · 143 terminated (SIGTERM) · 129 hung up (SIGHUP)
 
 examples:
   concviz run --workload sum-squares --backend process-pool

@@ -83,7 +83,7 @@ async def play(app: ConcvizApp, fast: bool = False, loop: bool = False) -> None:
         for step in steps(fast):
             app.caption(step.caption)
             if step.compare:
-                app.action_compare()
+                app.action_compare(fresh=True)
                 screen = app.screen
                 if isinstance(screen, CompareScreen):
                     while len(screen.results) < len(screen.order):

@@ -34,6 +34,7 @@ class CompareScreen(Screen[Trace | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "show", "Show its timeline"),
         Binding("escape,c", "back", "Back"),
+        Binding("r", "run_again", "Run again"),
     ]
 
     class Finished(Message):
@@ -65,10 +66,14 @@ class CompareScreen(Screen[Trace | None]):
         self.caption = caption
         self.spec = spec
         self.key = key
-        self.order = ["sequential"] + [b for b in (backends or list(BACKENDS)) if b != "sequential"]
+        self.backends = ["sequential"] + [
+            b for b in (backends or list(BACKENDS)) if b != "sequential"
+        ]
+        self.order = list(self.backends)
         self.results: list[comparing.CompareResult] = list(results or [])
         if results is not None:
             self.order = [r.backend for r in self.results]
+            self.backends = list(self.order)
         self._session: session.Session | None = None
         self._baseline: float | None = None
         self._cpu_bound = True
@@ -115,8 +120,9 @@ class CompareScreen(Screen[Trace | None]):
         done = len(self.results)
         if done >= len(self.order):
             self.query_one("#compare-status", Static).update(
-                "done · enter: show that run's timeline · esc: back"
+                "done · enter: show that run's timeline · r: run again · esc: back"
             )
+            self.refresh_bindings()
             return
         backend = self.order[done]
         spec = self.spec.with_backend(backend)
@@ -188,6 +194,25 @@ class CompareScreen(Screen[Trace | None]):
         if 0 <= table.cursor_row < len(self.results):
             self._stop()
             self.dismiss(self.results[table.cursor_row].outcome.trace)
+
+    @property
+    def complete(self) -> bool:
+        """Every backend ran to its end (a comparison worth keeping)."""
+        return self.order == self.backends and len(self.results) == len(self.order)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run_again":  # once the comparison is over
+            return len(self.results) >= len(self.order)
+        return True
+
+    def action_run_again(self) -> None:
+        self._stop()
+        self.results = []
+        self.order = list(self.backends)
+        self._baseline = None
+        self._redraw()
+        self._next()
+        self.refresh_bindings()
 
     def action_back(self) -> None:
         self._stop()

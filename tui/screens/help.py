@@ -16,7 +16,7 @@ KEYS: list[tuple[str, str]] = [
     ("1 … 6", "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool"),
     ("r", "run the selected workload (again)"),
     ("x", "cancel the run: its processes are killed"),
-    ("c", "compare: every backend in turn, with speedups"),
+    ("c", "compare: every backend in turn, with speedups (again: the last one; r reruns)"),
     ("b", "run the sequential baseline for speedups"),
     ("+  -", "one worker more / fewer"),
     ("m", "next start method: fork, spawn, forkserver"),
