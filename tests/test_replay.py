@@ -73,6 +73,24 @@ def test_a_foreign_trace_shows_one_lane_per_pid_and_tid(tmp_path: Path) -> None:
     assert trace.count == 3 and trace.stats().ok == 3
 
 
+async def test_a_foreign_replay_claims_nothing_it_was_not_told(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text(
+        json.dumps({"traceEvents": [{"ph": "X", "ts": 0, "dur": 9, "pid": 1, "tid": 1}]})
+    )
+    app = ConcvizApp(replay=load_recording(path), speed=0, sampler=FixedSampler([1.0, 1.0]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        summary = str(app.query_one("#summary").render())
+        assert "parallelism" in summary and "CPU" not in summary  # no CPU times in the file
+        assert "press b" not in summary
+        assert "recorded" in str(app.query_one("#fixed").render())
+        assert "other.json" in str(app.query_one("#executor-pane").border_title)
+        assert app.cpu.message == "CPU not recorded"
+        await pilot.press("r", "c")  # a replay is watched: nothing runs from it
+        assert app.session is None and app.screen is app.screen_stack[0]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -135,9 +135,12 @@ class ConcvizApp(App[None]):
         self._samples = 0
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The compare screen times its own runs: nothing else may run or change meanwhile."""
+        """The compare screen times its own runs: nothing else may run or change meanwhile.
+        A replay only plays: nothing runs from it."""
         if any(isinstance(screen, CompareScreen) for screen in self.screen_stack):
             return action in ("screenshot", "help", "quit_app", "command_palette")
+        if self.replay is not None:  # a replay is watched, not run
+            return action in ("export", "screenshot", "help", "quit_app", "pause")
         return True
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -203,8 +206,8 @@ class ConcvizApp(App[None]):
         self.results.catch_up()
         self.timeline.focus()
         self._apply_size(self.size.width, self.size.height)
-        self._sample()
         if self.replay is None:
+            self._sample()
             self.set_interval(self.sample_interval, self._sample)
         else:
             self._start_replay(self.replay)
@@ -255,7 +258,8 @@ class ConcvizApp(App[None]):
 
     @on(OptionList.OptionHighlighted, "#workloads")
     def _workload_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._show_note(event.option_id)
+        if self.replay is None:  # a replay's note is the recording's
+            self._show_note(event.option_id)
 
     @on(OptionList.OptionSelected, "#workloads")
     def _workload_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -387,6 +391,15 @@ class ConcvizApp(App[None]):
         self.status = "replaying"
         self.timeline.show(self.trace)
         self.results.follow(self.trace)
+        info = recording.events[0][2] if recording.events else {}
+        spec = info.get("spec") if isinstance(info, dict) else None
+        spec = spec if isinstance(spec, dict) else {}
+        self.executor.show_recording(spec, recording.path)
+        self.query_one(WorkloadList).select_name(str(spec.get("workload")))
+        self._show_note(str(spec.get("workload")))
+        if not recording.cpu:
+            self.cpu.message = "CPU not recorded"
+            self.cpu.update_lines()
         if self.speed <= 0:  # the whole run at once
             self._replay_clock = recording.end_ns
         self._replay_step()
@@ -462,6 +475,10 @@ class ConcvizApp(App[None]):
 
     def _refresh_summary(self) -> None:
         workload = WORKLOADS.get(self.choices.workload)
+        note = workload.note if workload else None
+        recorded = self.trace.info.get("note") if self.trace is not None else None
+        if isinstance(recorded, list) and len(recorded) >= 2:  # the shown run's own words
+            note = (str(recorded[0]), str(recorded[1]))
         paused = self.paused and self.replaying
         self.summary.show(
             self.trace,
@@ -469,7 +486,7 @@ class ConcvizApp(App[None]):
             self.baselines.get(self.choices.baseline_key()),
             pyinfo.usable_cpus(),
             self.selected,
-            workload.note if workload else None,
+            note,
             self._now(),
         )
 

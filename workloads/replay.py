@@ -155,6 +155,7 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
             )
             announced.add((os_pid, os_tid))
     finished: list[tuple[int, int]] = []
+    cpu_measured = True
     for (ts, dur, event), key, task in zip(spans, keys, task_ids, strict=True):
         args = _args(event)
         start, end = ns(ts), ns(ts + dur)
@@ -166,7 +167,9 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
                 kind = default_kind
             out.append(events.worker_up(key[0], key[1], start - 1, kind, lane.get("start_method")))
         cpu_us = _number(args.get("cpu_us"))
+        # Unknown CPU time draws as a plain bar; the summary then shows no CPU figures.
         cpu = int(cpu_us * 1000) if cpu_us is not None else end - start
+        cpu_measured = cpu_measured and cpu_us is not None
         status = _STATUS.get(str(args.get("status", "ok")), events.OK)
         if status in (events.PENDING, events.RUNNING):
             status = events.OK
@@ -214,6 +217,7 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
         "python": meta.get("python") if ours else {},
         "lane_kind": default_kind,
         "recording": name,
+        "cpu_measured": cpu_measured,
     }
     out.sort(key=replay_time)
     begin = ORIGIN_NS

@@ -44,6 +44,7 @@ class CpuPanel(LineCacheWidget):
         self._history: list[deque[float]] = []
         self._total: deque[float] = deque(maxlen=HISTORY)
         self._pending: list[list[float]] = []
+        self.message = "sampling…"  # until the first reading
 
     def add(self, sample: CpuSample) -> None:
         """Take one reading; the history advances every few readings (their mean)."""
@@ -72,7 +73,8 @@ class CpuPanel(LineCacheWidget):
                 Strip(
                     [
                         Segment(
-                            "sampling…", self.get_component_rich_style("cpu--label", partial=True)
+                            self.message,
+                            self.get_component_rich_style("cpu--label", partial=True),
                         )
                     ]
                 )

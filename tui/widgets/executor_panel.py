@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -39,6 +40,7 @@ class ExecutorPanel(Vertical):
         super().__init__(id=id)
         self.choices = choices
         self._param_names: tuple[str, ...] = ()
+        self._recording: tuple[dict[str, Any], str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="fixed")
@@ -55,8 +57,35 @@ class ExecutorPanel(Vertical):
     def on_resize(self) -> None:
         self.show(self.choices)
 
+    def show_recording(self, spec: dict[str, Any], path: str) -> None:
+        """A replay: what the recorded run used, read-only (nothing here can run it)."""
+        self._recording = (spec, path)
+        fixed = Text()
+        if self.parent is not None:
+            self.parent.border_title = f"executor · {Path(path).name}"  # type: ignore[attr-defined]
+        rows = [
+            ("backend", spec.get("backend")),
+            ("start", spec.get("start_method")),
+            ("mode", spec.get("mode")),
+            ("workers", spec.get("workers")),
+            ("chunksize", spec.get("chunksize")),
+            ("tasks", spec.get("tasks")),
+            *((str(name), value) for name, value in (spec.get("params") or {}).items()),
+        ]
+        for name, value in rows:
+            fixed.append(f"{name:<10}", style="dim")
+            fixed.append(f"{'—' if value in (None, '') else value}\n", style="bold")
+        fixed.rstrip()
+        self.query_one("#fixed", Static).update(fixed)
+        for row in self.query(".row"):
+            row.display = False
+        self.query_one("#params").display = False
+
     def show(self, choices: Choices) -> None:
         """Display ``choices`` (attributes down: the app calls this)."""
+        if self._recording is not None:
+            self.show_recording(*self._recording)
+            return
         self.choices = choices
         fixed = Text()
         start = choices.start_method_label()

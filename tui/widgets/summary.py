@@ -43,6 +43,7 @@ class SummaryPanel(Static):
             self.update(text)
             return
         stats = trace.stats()
+        cpu_measured = trace.info.get("cpu_measured", True)  # a foreign trace may not say
         done = stats.ok + stats.errors + stats.crashed
         text.append(f"{status} ", style="bold")
         if trace.finished:
@@ -54,7 +55,9 @@ class SummaryPanel(Static):
         if stats.errors:
             text.append(f" · {stats.errors} raised", style="red")
         if trace.finished and stats.wall_s:
-            text.append(f" · parallelism {stats.parallelism:.2f} · CPU {stats.cpu_parallelism:.2f}")
+            text.append(f" · parallelism {stats.parallelism:.2f}")
+            if cpu_measured:
+                text.append(f" · CPU {stats.cpu_parallelism:.2f}")
             if baseline_wall:
                 speedup = baseline_wall / stats.wall_s
                 workers = int(trace.detail.get("workers") or 1)
@@ -63,7 +66,7 @@ class SummaryPanel(Static):
                     f"\nspeedup {speedup:.2f}× vs sequential · efficiency {efficiency:.0%}",
                     style="bold",
                 )
-            else:
+            elif "recording" not in trace.info:  # b cannot run a recorded run's baseline
                 text.append("\nno sequential baseline yet: press b", style="dim")
         if selected is not None and selected < trace.count:
             view = trace.task(selected)
@@ -89,7 +92,7 @@ class SummaryPanel(Static):
                 text.append(
                     f" · start +{(view.start_ns - origin) / 1e9:.3f} s · took {_seconds(end - view.start_ns)}"
                 )
-                if view.cpu_ns != UNSET and end > view.start_ns:
+                if cpu_measured and view.cpu_ns != UNSET and end > view.start_ns:
                     text.append(f" · CPU {view.cpu_ns / (end - view.start_ns):.0%}")
                 if view.submit_ns != UNSET:
                     text.append(f" · queued {_seconds(max(view.start_ns - view.submit_ns, 0))}")

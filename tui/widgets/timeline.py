@@ -194,8 +194,10 @@ class TimelineView(LineCacheWidget, can_focus=True):
             short, number = f"t{lane.index}", lane.tid
         elif lane.kind == events.LANE_MAIN:
             short, number = "main", lane.pid
-        else:
+        elif lane.tid in (lane.pid, 0):  # a worker process's main thread
             short, number = f"p{lane.index}", lane.pid
+        else:  # another thread of a process (another tool's trace)
+            short, number = f"p{lane.index}", f"{lane.pid}/{lane.tid}"
         text = f"{short} {number}"
         # A cut id would read as another one: without room, the lane's number alone.
         return (text if len(text) <= width else short[:width]).ljust(width)

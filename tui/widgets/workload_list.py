@@ -25,6 +25,5 @@ class WorkloadList(OptionList):
 
     def select_name(self, name: str) -> None:
         """Highlight ``name`` without announcing a choice."""
-        for index, workload in enumerate(WORKLOADS):
-            if workload == name:
-                self.highlighted = index
+        names = list(WORKLOADS)
+        self.highlighted = names.index(name) if name in names else None
