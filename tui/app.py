@@ -36,7 +36,7 @@ from workloads import pyinfo, session
 from workloads.catalog import WORKLOADS
 from workloads.export import write_chrome_trace
 from workloads.replay import Recording, replay_time
-from workloads.spec import BACKENDS, SpecError
+from workloads.spec import BACKENDS, PROCESS_BACKENDS, SpecError
 from workloads.trace import Trace
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
@@ -285,6 +285,9 @@ class ConcvizApp(App[None]):
 
     def action_start_method(self) -> None:
         self._set_choices(self.choices.cycle_start_method())
+        if self.choices.backend not in PROCESS_BACKENDS:
+            method = self.choices.effective_start_method()
+            self.notify(f"Start method {method}: used once you pick a process backend.", timeout=3)
 
     def action_mode(self) -> None:
         self._set_choices(self.choices.cycle_mode())
