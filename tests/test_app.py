@@ -159,6 +159,9 @@ async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Pat
         assert [r.outcome.trace for r in again.results] == measured
         await pilot.press("down", "down", "enter")
         assert app.trace is measured[2]
+        # Its speedup is against that comparison's sequential run, as in the table.
+        table_speedup = f"{again.results[2].speedup:.2f}×"
+        assert f"speedup {table_speedup}" in str(app.query_one("#summary").render())
         await pilot.press("c", "r")  # r there runs it again
         again = app.screen
         assert isinstance(again, CompareScreen) and len(again.results) < 6
@@ -227,6 +230,25 @@ async def test_at_80x24_the_selected_task_s_lane_is_always_on_screen(tmp_path: P
             labels = [line.split()[0] for line in shown if line.strip()]
             assert f"t{lane.index}" in labels, (app.selected, shown)
         assert len(set(labels)) == len(labels), "compact labels stay unique"
+
+
+async def test_the_layout_follows_resizes_also_made_under_compare(tmp_path: Path) -> None:
+    app = make_app(tmp_path, tasks=2)
+    async with app.run_test(size=SIZE) as pilot:
+        dashboard = app.screen
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert dashboard.has_class("-narrow")
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await pilot.press("enter")  # mid-run: nothing to show yet, the comparison goes on
+        assert app.screen is screen
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert not dashboard.has_class("-narrow") and not screen.has_class("-narrow")
+        await pilot.press("escape")
+    assert not leftover_children()
 
 
 async def test_zoom_pan_fit_and_task_selection(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -132,6 +132,7 @@ class ConcvizApp(App[None]):
         self._covered = False
         self.caption_text = ""
         self._compared: CompareScreen | None = None  # the last finished comparison
+        self._compare_baseline: float | None = None  # set while a compare row is shown
         self._samples = 0
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -234,12 +235,13 @@ class ConcvizApp(App[None]):
         caption.update(text)
         caption.display = bool(text)
 
-    def on_resize(self, event: object) -> None:
-        self._apply_size(self.size.width, self.size.height)
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_size(event.size.width, event.size.height)  # self.size is still the old one
 
     def _apply_size(self, width: int, height: int) -> None:
-        self.screen.set_class(width < NARROW_WIDTH, "-narrow")
-        self.screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-tiny")
+        dashboard = self.screen_stack[0]  # also when compare or help is on top
+        dashboard.set_class(width < NARROW_WIDTH, "-narrow")
+        dashboard.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-tiny")
 
     # -- choices ----------------------------------------------------------------------------
 
@@ -325,6 +327,7 @@ class ConcvizApp(App[None]):
             self.post_message(RunEnded(outcome, sequential, key))
 
         # The bridge thread fills run.trace; frames read it (no message per batch needed).
+        self._compare_baseline = None
         run = session.Session(spec, clock=self.clock, on_done=ended)
         self.session = run
         self.trace = run.trace
@@ -483,10 +486,11 @@ class ConcvizApp(App[None]):
         if isinstance(recorded, list) and len(recorded) >= 2:  # the shown run's own words
             note = (str(recorded[0]), str(recorded[1]))
         paused = self.paused and self.replaying
+        baseline = self._compare_baseline or self.baselines.get(self.choices.baseline_key())
         self.summary.show(
             self.trace,
             f"{self.status} · paused (space goes on)" if paused else self.status,
-            self.baselines.get(self.choices.baseline_key()),
+            baseline,
             pyinfo.usable_cpus(),
             self.selected,
             note,
@@ -522,6 +526,8 @@ class ConcvizApp(App[None]):
             if screen.complete:
                 self._compared = screen
             if trace is not None:
+                # A compare row's speedup is against that comparison's own sequential run.
+                self._compare_baseline = screen.baseline_wall
                 self.trace = trace
                 self.status = f"finished · {trace.info.get('spec', {}).get('backend', '')}"
                 self.timeline.show(trace)

@@ -205,7 +205,7 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
     spec = (
         meta.get("concviz")
         if ours and isinstance(meta.get("concviz"), dict)
-        else {"workload": Path(name).name, "backend": "recorded"}
+        else {"workload": Path(name).stem, "backend": "recorded"}
     )
     info = {
         "version": events.VERSION,

@@ -33,7 +33,8 @@ class CompareScreen(Screen[Trace | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "show", "Show its timeline"),
-        Binding("escape,c", "back", "Back"),
+        Binding("escape", "back", "Back"),
+        Binding("c", "close", "Back", show=False),  # c toggles, once it is over
         Binding("r", "run_again", "Run again"),
     ]
 
@@ -189,7 +190,22 @@ class CompareScreen(Screen[Trace | None]):
         event.stop()
         self.action_show()
 
+    @property
+    def running(self) -> bool:
+        return len(self.results) < len(self.order)
+
+    @property
+    def baseline_wall(self) -> float | None:
+        """This comparison's sequential wall time (its speedups are against it)."""
+        for result in self.results:
+            if result.backend == "sequential" and result.outcome.status == session.FINISHED:
+                return result.stats.wall_s or None
+        return None
+
     def action_show(self) -> None:
+        if self.running:  # a timed run is going: esc stops it first
+            self.notify("Still comparing: wait for the end, or esc to stop.", timeout=3)
+            return
         table = self.query_one(DataTable)
         if 0 <= table.cursor_row < len(self.results):
             self._stop()
@@ -201,9 +217,12 @@ class CompareScreen(Screen[Trace | None]):
         return self.order == self.backends and len(self.results) == len(self.order)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "run_again":  # once the comparison is over
-            return len(self.results) >= len(self.order)
+        if action in ("run_again", "close"):  # once the comparison is over
+            return not self.running
         return True
+
+    def action_close(self) -> None:
+        self.action_back()
 
     def action_run_again(self) -> None:
         self._stop()
