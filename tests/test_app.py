@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from tests.conftest import leftover_children
 from tests.recorded import process_pool_run, threads_run
@@ -157,7 +157,8 @@ async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Pat
         again = app.screen
         assert isinstance(again, CompareScreen)
         assert [r.outcome.trace for r in again.results] == measured
-        await pilot.press("down", "down", "enter")
+        assert again.query_one(DataTable).cursor_row == 1, "the row chosen before"
+        await pilot.press("down", "enter")
         assert app.trace is measured[2]
         # Its speedup is against that comparison's sequential run, as in the table.
         table_speedup = f"{again.results[2].speedup:.2f}×"

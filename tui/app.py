@@ -359,7 +359,7 @@ class ConcvizApp(App[None]):
                 )
                 + ". Try another start method (m).",
                 severity="warning",
-                timeout=8,
+                timeout=5,  # it covers the stack pane's end; the summary keeps saying it
             )
         elif outcome.status in (session.FAILED, session.CRASHED):
             self.notify(outcome.message, severity="error", timeout=8)
@@ -517,9 +517,13 @@ class ConcvizApp(App[None]):
             return
 
         kept = self._compared
-        results = kept.results if kept and kept.spec == spec and not fresh else None
+        reopen = kept is not None and kept.spec == spec and not fresh
         screen = CompareScreen(
-            spec, self.choices.baseline_key(), results=results, caption=self.caption_text
+            spec,
+            self.choices.baseline_key(),
+            results=kept.results if kept and reopen else None,
+            caption=self.caption_text,
+            cursor=kept.cursor if kept and reopen else 0,
         )
 
         def shown(trace: Trace | None) -> None:

@@ -58,6 +58,7 @@ class CompareScreen(Screen[Trace | None]):
         backends: list[str] | None = None,
         results: list[comparing.CompareResult] | None = None,
         caption: str = "",
+        cursor: int = 0,
     ) -> None:
         """Race ``spec`` on ``backends``; given ``results`` (a recording) it only shows them.
 
@@ -65,6 +66,7 @@ class CompareScreen(Screen[Trace | None]):
         """
         super().__init__()
         self.caption = caption
+        self.cursor = cursor  # the row last chosen (kept when the comparison reopens)
         self.spec = spec
         self.key = key
         self.backends = ["sequential"] + [
@@ -102,6 +104,7 @@ class CompareScreen(Screen[Trace | None]):
 
     def on_mount(self) -> None:
         self._redraw()
+        self.query_one(DataTable).move_cursor(row=self.cursor)
         self._next()
 
     async def on_resize(self) -> None:
@@ -207,6 +210,7 @@ class CompareScreen(Screen[Trace | None]):
             self.notify("Still comparing: wait for the end, or esc to stop.", timeout=3)
             return
         table = self.query_one(DataTable)
+        self.cursor = table.cursor_row
         if 0 <= table.cursor_row < len(self.results):
             self._stop()
             self.dismiss(self.results[table.cursor_row].outcome.trace)

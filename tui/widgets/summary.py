@@ -79,7 +79,8 @@ class SummaryPanel(Static):
                 text.append(f"→ {view.result if view.result is not None else '…'}")
             if lane is not None:
                 text.append(
-                    f" · pid {lane.pid}" + (f"/tid {lane.tid}" if lane.kind != "proc" else "")
+                    f" · pid {lane.pid}"
+                    + (f"/tid {lane.tid}" if lane.tid not in (lane.pid, 0) else "")
                 )
             if view.start_ns != UNSET:
                 origin = trace.span_ns()[0] or view.start_ns
