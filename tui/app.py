@@ -34,9 +34,10 @@ from tui.widgets.timeline import TimelineView
 from tui.widgets.workload_list import WorkloadList
 from workloads import pyinfo, session
 from workloads.catalog import WORKLOADS
+from workloads.compare import CompareResult
 from workloads.export import write_chrome_trace
 from workloads.replay import Recording, replay_time
-from workloads.spec import BACKENDS, PROCESS_BACKENDS, SpecError
+from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
 from workloads.trace import Trace
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
@@ -131,7 +132,8 @@ class ConcvizApp(App[None]):
         self._frames = 0
         self._covered = False
         self.caption_text = ""
-        self._compared: CompareScreen | None = None  # the last finished comparison
+        # The last finished comparison: its choices, results and the row last chosen.
+        self._compared: tuple[RunSpec, list[CompareResult], int] | None = None
         self._compare_baseline: float | None = None  # set while a compare row is shown
         self._samples = 0
 
@@ -400,7 +402,8 @@ class ConcvizApp(App[None]):
         info = recording.events[0][2] if recording.events else {}
         spec = info.get("spec") if isinstance(info, dict) else None
         spec = spec if isinstance(spec, dict) else {}
-        self.executor.show_recording(spec, recording.path)
+        self.executor.show_recording(spec)
+        self.query_one("#executor-pane").border_title = f"executor · {Path(recording.path).name}"
         self.query_one(WorkloadList).select_name(str(spec.get("workload")))
         self._show_note(str(spec.get("workload")))
         if not recording.cpu:
@@ -516,19 +519,20 @@ class ConcvizApp(App[None]):
             self.executor.problem(_in_words(exc))
             return
 
-        kept = self._compared
-        reopen = kept is not None and kept.spec == spec and not fresh
+        results, cursor = None, 0
+        if self._compared is not None and self._compared[0] == spec and not fresh:
+            _, results, cursor = self._compared
         screen = CompareScreen(
             spec,
             self.choices.baseline_key(),
-            results=kept.results if kept and reopen else None,
+            results=results,
             caption=self.caption_text,
-            cursor=kept.cursor if kept and reopen else 0,
+            cursor=cursor,
         )
 
         def shown(trace: Trace | None) -> None:
             if screen.complete:
-                self._compared = screen
+                self._compared = (spec, screen.results, screen.cursor)
             if trace is not None:
                 # A compare row's speedup is against that comparison's own sequential run.
                 self._compare_baseline = screen.baseline_wall

@@ -138,7 +138,7 @@ class CompareScreen(Screen[Trace | None]):
 
     def on_compare_screen_finished(self, message: Finished) -> None:
         outcome = message.outcome
-        if len(self.results) >= len(self.order):  # the run cancelled by leaving the screen
+        if not self.running:  # the run cancelled by leaving the screen
             return
         backend = self.order[len(self.results)]
         stats = outcome.trace.stats()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -40,7 +39,7 @@ class ExecutorPanel(Vertical):
         super().__init__(id=id)
         self.choices = choices
         self._param_names: tuple[str, ...] = ()
-        self._recording: tuple[dict[str, Any], str] | None = None
+        self._recording: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="fixed")
@@ -57,12 +56,10 @@ class ExecutorPanel(Vertical):
     def on_resize(self) -> None:
         self.show(self.choices)
 
-    def show_recording(self, spec: dict[str, Any], path: str) -> None:
+    def show_recording(self, spec: dict[str, Any]) -> None:
         """A replay: what the recorded run used, read-only (nothing here can run it)."""
-        self._recording = (spec, path)
+        self._recording = spec
         fixed = Text()
-        if self.parent is not None:
-            self.parent.border_title = f"executor · {Path(path).name}"  # type: ignore[attr-defined]
         rows = [
             ("backend", spec.get("backend")),
             ("start", spec.get("start_method")),
@@ -84,7 +81,7 @@ class ExecutorPanel(Vertical):
     def show(self, choices: Choices) -> None:
         """Display ``choices`` (attributes down: the app calls this)."""
         if self._recording is not None:
-            self.show_recording(*self._recording)
+            self.show_recording(self._recording)
             return
         self.choices = choices
         fixed = Text()
