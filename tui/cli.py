@@ -16,6 +16,7 @@ EXIT_USAGE = 2
 EXIT_STALLED = 3
 EXIT_CRASHED = 4
 EXIT_INTERRUPTED = 130
+MIN_FPS, MAX_FPS = 1, 30  # screen refreshes per second
 MAX_SPEED = 1000  # replay pace: beyond this a frame covers more than a long run
 
 BACKEND_NAMES = ("sequential", "threads", "thread-pool", "processes", "mp-pool", "process-pool")
@@ -33,6 +34,19 @@ examples:
   concviz run --target mymodule:work --inputs '[1, 2, 3]' --backend mp-pool --json
   concviz compare --workload primes
 """
+
+
+def _add_fps(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--fps",
+        type=float,
+        default=8.0,
+        help=f"screen refreshes per second ({MIN_FPS}-{MAX_FPS}, default 8)",
+    )
+
+
+def _fps_error(fps: float) -> int:
+    return _usage_error(f"--fps must be between {MIN_FPS} and {MAX_FPS}, got {fps:g}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,13 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_options(parser)
-    screen = parser.add_argument_group("dashboard")
-    screen.add_argument(
-        "--fps",
-        type=float,
-        default=8.0,
-        help="screen refreshes per second during a run (1-30, default 8)",
-    )
+    _add_fps(parser.add_argument_group("dashboard"))
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     run = commands.add_parser(
         "run",
@@ -138,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=float, default=1.0, help="times the recorded pace (default 1)"
     )
     replay.add_argument("--static", action="store_true", help="show the whole run at once")
-    replay.add_argument("--fps", type=float, default=8.0, help="screen refreshes per second (1-30)")
+    _add_fps(replay)
     serve = commands.add_parser(
         "serve",
         help="the dashboard in a web browser (needs the web extra: concviz[web])",
@@ -156,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         " Record it with: asciinema rec -c 'concviz demo'",
     )
     demo.add_argument("--loop", action="store_true", help="start over at the end (until q)")
-    demo.add_argument("--fps", type=float, default=8.0, help="screen refreshes per second (1-30)")
+    _add_fps(demo)
     listing = commands.add_parser(
         "list",
         help="workloads, backends, start methods, Python facts",
@@ -296,8 +304,8 @@ def _dashboard(args: argparse.Namespace) -> int:
         return _usage_error(str(exc))
     if args.target:
         return _usage_error("--target runs with `concviz run` or `concviz compare` for now")
-    if not 1 <= args.fps <= 30:
-        return _usage_error(f"--fps must be between 1 and 30, got {args.fps:g}")
+    if not MIN_FPS <= args.fps <= MAX_FPS:  # also refuses nan
+        return _fps_error(args.fps)
     return _run_app(choices, fps=args.fps)
 
 
@@ -335,8 +343,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if not 1 <= args.fps <= 30:
-        return _usage_error(f"--fps must be between 1 and 30, got {args.fps:g}")
+    if not MIN_FPS <= args.fps <= MAX_FPS:  # also refuses nan
+        return _fps_error(args.fps)
     problem = _terminal_problem()
     if problem:
         return _usage_error(f"{problem}; record it in a terminal: asciinema rec -c 'concviz demo'")
@@ -351,8 +359,8 @@ def _replay(args: argparse.Namespace) -> int:
             f"--speed must be more than 0 and at most {MAX_SPEED}, got {args.speed:g}"
             " (use --static to see it whole)"
         )
-    if not 1 <= args.fps <= 30:
-        return _usage_error(f"--fps must be between 1 and 30, got {args.fps:g}")
+    if not MIN_FPS <= args.fps <= MAX_FPS:  # also refuses nan
+        return _fps_error(args.fps)
     try:
         recording = load_recording(args.file)
     except TraceFileError as exc:
