@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import re
+import select
 import signal
 import sys
 import termios
@@ -55,6 +56,28 @@ class RunEnded(Message):
         self.outcome = outcome
         self.sequential = sequential
         self.key = key
+
+
+def _input_gone(web: bool) -> bool:
+    """Whether the terminal (or, served to a browser, the server's pipe) has gone away.
+
+    A served dashboard reads a pipe, never a terminal: asking the pipe for terminal
+    attributes would end every browser session a second after it began. There, the pipe's
+    writer hanging up is what says the session is over.
+    """
+    try:
+        fd = sys.__stdin__.fileno()
+        if web:
+            poller = select.poll()
+            poller.register(fd, select.POLLHUP)
+            return any(
+                mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL)
+                for _, mask in poller.poll(0)
+            )
+        termios.tcgetattr(fd)
+    except (OSError, termios.error, AttributeError, ValueError):
+        return True
+    return False
 
 
 def _in_words(exc: SpecError) -> str:
@@ -608,9 +631,7 @@ class ConcvizApp(App[None]):
         self.exit(return_code=code)
 
     def _check_terminal(self) -> None:
-        try:
-            termios.tcgetattr(sys.__stdin__.fileno())
-        except (OSError, termios.error, AttributeError, ValueError):
+        if _input_gone(web=self.is_web):
             self.terminate()
 
     def stop_run(self) -> None:

@@ -99,6 +99,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("concviz")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; importing it costs no UI library."""
     parser = _Parser(
@@ -110,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"concviz {_version()}")
     _add_run_options(parser)
     _add_fps(parser.add_argument_group("dashboard"))
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
@@ -157,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    _add_run_options(serve)  # each tab's dashboard starts with these choices
+    _add_fps(serve.add_argument_group("dashboard"))
     demo = commands.add_parser(
         "demo",
         help="a scripted tour with captions, for recordings; ends by itself",
@@ -291,22 +303,57 @@ def _terminal_problem() -> str | None:
     return None
 
 
-def _dashboard(args: argparse.Namespace) -> int:
+def _dashboard_problem(args: argparse.Namespace) -> str | None:
+    """Why the dashboard's choices are refused (one line), or None."""
     from workloads.spec import SpecError
 
-    problem = _terminal_problem()
-    if problem:
-        return _usage_error(f"{problem}; use `concviz run` or `concviz compare` in scripts")
-    choices = _choices_from(args)
     try:
         _spec_from(args)
     except SpecError as exc:
-        return _usage_error(str(exc))
-    if args.target:
-        return _usage_error("--target runs with `concviz run` or `concviz compare` for now")
+        return str(exc)
     if not MIN_FPS <= args.fps <= MAX_FPS:  # also refuses nan
-        return _fps_error(args.fps)
-    return _run_app(choices, fps=args.fps)
+        return f"--fps must be between {MIN_FPS} and {MAX_FPS}, got {args.fps:g}"
+    return None
+
+
+def _dashboard_argv(args: argparse.Namespace) -> list[str]:
+    """The dashboard's options as given, to start the same dashboard elsewhere (serve)."""
+    argv: list[str] = []
+    for name in (
+        "workload",
+        "backend",
+        "start_method",
+        "mode",
+        "workers",
+        "chunksize",
+        "tasks",
+        "stall_timeout",
+        "target",
+        "inputs",
+        "fps",
+        *PARAM_NAMES,
+    ):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if name == "target":  # a path is relative to where serve was started
+            location, _, function = value.rpartition(":")
+            if location.endswith(".py") or os.sep in location:
+                value = f"{os.path.abspath(location)}:{function}"
+        for item in value if isinstance(value, list) else [value]:
+            argv += [flag, str(item)]
+    return argv
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    problem = _terminal_problem()
+    if problem:
+        return _usage_error(f"{problem}; use `concviz run` or `concviz compare` in scripts")
+    problem = _dashboard_problem(args)
+    if problem:
+        return _usage_error(problem)
+    return _run_app(_choices_from(args), fps=args.fps)
 
 
 def _run_app(*args: Any, **kwargs: Any) -> int:
@@ -334,8 +381,13 @@ def _serve(args: argparse.Namespace) -> int:
         return _usage_error("serve needs the web extra: pip install 'concviz[web]' (textual-serve)")
     if not 1 <= args.port <= 65535:
         return _usage_error(f"--port must be between 1 and 65535, got {args.port}")
-    # Each browser tab gets its own dashboard process (and so its own runs).
-    command = " ".join(shlex.quote(part) for part in (sys.executable, "-m", "tui.cli"))
+    problem = _dashboard_problem(args)
+    if problem:
+        return _usage_error(problem)
+    # Each browser tab gets its own dashboard process (and so its own runs), started with the
+    # choices given here. -I: only the installed concviz runs, never a tui/ in the current folder.
+    parts = [sys.executable, "-I", "-m", "tui.cli", *_dashboard_argv(args)]
+    command = " ".join(shlex.quote(part) for part in parts)
     where = f"http://{args.host}:{args.port}"
     sys.stderr.write(f"concviz: serving the dashboard at {where} (Ctrl+C stops)\n")
     Server(command, host=args.host, port=args.port, title="concviz").serve()
