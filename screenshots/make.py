@@ -23,7 +23,7 @@ from tui.app import ConcvizApp  # noqa: E402
 from tui.choices import Choices  # noqa: E402
 from tui.screens.compare import CompareScreen  # noqa: E402
 from workloads import compare as comparing  # noqa: E402
-from workloads import pyinfo, session  # noqa: E402
+from workloads import session  # noqa: E402
 from workloads.export import write_chrome_trace  # noqa: E402
 from workloads.replay import load_recording  # noqa: E402
 from workloads.spec import BACKENDS  # noqa: E402
@@ -73,28 +73,16 @@ async def draw(name: str, choices: Choices) -> None:
 
 async def draw_compare() -> None:
     traces = {backend: _trace(f"compare-{backend}") for backend in BACKENDS}
-    baseline = traces["sequential"].stats()
-    cpu_bound = baseline.busy_s > 0 and baseline.cpu_s / baseline.busy_s >= 0.5
-    cores = int(
-        traces["sequential"].info.get("python", {}).get("usable_cpus") or pyinfo.usable_cpus()
-    )
-    results = []
-    for backend, trace in traces.items():
-        stats = trace.stats()
-        workers = int(trace.detail.get("workers") or 1)
-        speedup = baseline.wall_s / stats.wall_s if stats.wall_s else 0.0
-        results.append(
-            comparing.CompareResult(
-                backend=backend,
-                start_method=trace.info.get("spec", {}).get("start_method"),
-                workers=workers,
-                outcome=session.Outcome(session.FINISHED, trace),
-                stats=stats,
-                speedup=speedup,
-                efficiency=speedup / max(1, min(workers, cores)),
-                reading=comparing.reading(backend, stats, speedup, cpu_bound, cores),
-            )
+    baseline = comparing.Baseline.of(traces["sequential"], session.FINISHED)
+    results = [
+        comparing.result_of(
+            backend,
+            trace.info.get("spec", {}).get("start_method"),
+            session.Outcome(session.FINISHED, trace, outside_cores=trace.outside_cores),
+            baseline,
         )
+        for backend, trace in traces.items()
+    ]
     app = ConcvizApp(COMPARED)
     app.theme = "textual-dark"
     async with app.run_test(size=SIZE) as pilot:

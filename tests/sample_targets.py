@@ -29,3 +29,31 @@ def lock_result(x: int) -> object:
 
 # A lambda bound to a module name: concviz loads targets by name in every worker.
 lambda_square = lambda x: x * x  # noqa: E731
+
+
+# A user's own module of three functions: pure Python, a C routine that releases the GIL, a wait.
+def py_loop(n: int) -> int:
+    """Pure-Python arithmetic: holds the GIL all along."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def digest(megabytes: int) -> str:
+    """SHA-256 over a buffer: hashlib releases the GIL while it hashes large data."""
+    import hashlib
+
+    data = b"x" * (1 << 20)
+    h = hashlib.sha256()
+    for _ in range(megabytes):
+        h.update(data)
+    return h.hexdigest()[:12]
+
+
+def nap(seconds: float) -> float:
+    """Waits without computing."""
+    import time
+
+    time.sleep(seconds)
+    return seconds

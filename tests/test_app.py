@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.containers import Vertical
 from textual.widgets import DataTable, Input
 
 from tests.conftest import leftover_children
@@ -379,3 +380,142 @@ async def test_the_demo_runs_to_its_end(tmp_path: Path) -> None:
     assert captions[-1].startswith("6/6")
     assert app.trace is not None and app.trace.stats().ok == app.trace.count  # spawn completed
     assert not leftover_children()
+
+
+def _plain(widget: object) -> str:
+    return str(widget.render())  # type: ignore[attr-defined]
+
+
+async def test_a_cancelled_run_shows_what_it_did_not_a_speedup(tmp_path: Path) -> None:
+    app = make_app(
+        tmp_path, workload="sleep", backend="process-pool", tasks=20, params=(("scale", 0.3),)
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await wait_for_run(pilot, app)
+        assert app.baselines, "the sequential baseline was measured"
+        await pilot.press("r")
+        while app.trace is None or app.trace.stats().ok < 1:
+            await pilot.pause(0.05)
+        await pilot.press("x")
+        await wait_for_run(pilot, app)
+        summary = _plain(app.query_one("#summary"))
+        assert "cancelled after" in summary and "of 20 tasks done" in summary
+        assert "no speedup" in summary
+        assert "×" not in summary and "efficiency" not in summary
+    assert not leftover_children()
+
+
+async def test_n_edits_the_numbers_and_esc_goes_back_to_the_timeline(tmp_path: Path) -> None:
+    app = make_app(tmp_path, backend="mp-pool", tasks=4)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        assert app.focused is app.query_one("#edit-workers")
+        await pilot.press("down")  # to chunksize
+        assert app.focused is app.query_one("#edit-chunksize")
+        await pilot.press("a", "b", "c", "enter")
+        await pilot.pause()
+        problem = app.query_one(ExecutorPanel).query_one("#problem")
+        assert _plain(problem) == "chunksize: 'abc' is not a whole number"
+        assert problem.size.height >= 2, "the whole reason shows, wrapped, not cut at the edge"
+        await pilot.press("escape")
+        assert app.focused is app.query_one(TimelineView)
+        assert app.query_one("#edit-chunksize", Input).value == "default", "the kept value"
+        await pilot.press("r")  # a key, not text typed into a field
+        await wait_for_run(pilot, app)
+        assert app.status.startswith("finished")
+        await pilot.press("n", "down", "3", "enter")
+        await pilot.pause()
+        assert app.choices.chunksize == 3
+        assert _plain(problem) == "", "a valid value clears the reason"
+
+
+async def test_changing_the_work_says_the_baseline_no_longer_applies(tmp_path: Path) -> None:
+    app = make_app(tmp_path, workload="sleep", params=(("scale", 0.05),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await wait_for_run(pilot, app)
+        await pilot.press("r")
+        await wait_for_run(pilot, app)
+        assert "speedup" in _plain(app.query_one("#summary"))
+        await pilot.press("n", "down", "down", "6", "enter")  # tasks: other work
+        await pilot.pause()
+        assert app.choices.tasks == 6
+        said = [n.message for n in app._notifications]
+        assert any("baseline was measured for other work" in m for m in said), said
+        # The run on screen keeps its own figures.
+        assert "speedup" in _plain(app.query_one("#summary"))
+
+
+async def test_at_80x24_the_timeline_has_the_room_and_v_brings_the_panes_back(
+    tmp_path: Path,
+) -> None:
+    app = ConcvizApp(
+        Choices(), sampler=FixedSampler([10.0, 20.0]), trace=threads_run(16), output_dir=tmp_path
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        timeline = app.query_one(TimelineView)
+        shown = [timeline.render_line(y).text for y in range(timeline.size.height)]
+        lanes = [line for line in shown if line.startswith("t")]
+        assert len(lanes) >= 12, shown
+        assert not app.query_one("#left").display
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.query_one("#left").display and app.query_one("#results-pane").display
+        await pilot.press("v")
+        await pilot.pause()
+        assert not app.query_one("#left").display
+        await pilot.press("w")  # picking a workload brings the list back
+        await pilot.pause()
+        assert app.query_one("#left").display
+
+
+async def test_the_dashboard_runs_and_compares_the_users_own_function(tmp_path: Path) -> None:
+    target = str(Path(__file__).parent / "sample_targets.py") + ":where"
+    app = ConcvizApp(
+        Choices(workload="target", target=target, inputs="[1, 2, 3]", workers=2),
+        sampler=FixedSampler([10.0, 20.0]),
+        output_dir=tmp_path,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        assert "where" in _plain(app.query_one("#note"))
+        await pilot.press("r")
+        await wait_for_run(pilot, app)
+        assert app.status.startswith("finished")
+        assert app.trace is not None and app.trace.stats().ok == 3
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        deadline = time.monotonic() + 90
+        while screen.running and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        assert [r.stats.ok for r in screen.results] == [3] * 6
+        assert "sample_targets.py:where" in str(screen.query_one(Vertical).border_title)
+        advice = _plain(screen.query_one("#advice"))
+        assert advice.startswith("→ ") and ("use " in advice or "stay sequential" in advice)
+        await pilot.press("escape")
+        await pilot.press("w", "down", "enter")  # another workload, and back to the function
+        assert app.choices.workload == "sum-squares"
+        await pilot.press("w", "home", "enter")
+        assert app.choices.on_target
+    assert not leftover_children()
+
+
+async def test_r_in_a_replay_plays_it_again_from_the_start(tmp_path: Path) -> None:
+    from workloads.export import write_chrome_trace
+    from workloads.replay import load_recording
+
+    path = write_chrome_trace(process_pool_run(), tmp_path / "run.json")
+    app = ConcvizApp(
+        replay=load_recording(path), speed=2, sampler=FixedSampler([10.0]), output_dir=tmp_path
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        while not app.status.startswith("finished"):
+            await pilot.pause(0.05)
+        assert app.trace is not None and app.trace.stats().ok == 12
+        await pilot.press("r")
+        assert app.status == "replaying"
+        assert app.trace.stats().ok < 12, "from the start"
+        while not app.status.startswith("finished"):
+            await pilot.pause(0.05)
+        assert app.trace.stats().ok == 12

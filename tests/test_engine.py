@@ -208,19 +208,57 @@ def _stats(wall_s: float, busy_s: float, cpu_s: float, tasks: int = 10) -> RunSt
     return RunStats(wall_s, busy_s, cpu_s, busy_s / wall_s, cpu_s / wall_s, tasks, tasks, 0, 0, 0)
 
 
+def _reading(
+    backend: str,
+    stats: RunStats,
+    speedup: float | None,
+    cpu_bound: bool,
+    outside: float | None = None,
+    status: str = session.FINISHED,
+) -> str:
+    figures = comparing.Figures(
+        backend=backend,
+        status=status,
+        stats=stats,
+        workers=2,
+        cores=2,
+        usable=2,
+        outside=outside,
+        speedup=speedup,
+        efficiency=None,
+        reading="",
+    )
+    baseline = comparing.Baseline(1.0, 0.98 if cpu_bound else 0.02)
+    return comparing.reading(figures, speedup, baseline)
+
+
 @pytest.mark.parametrize(
-    ("backend", "stats", "speedup", "says"),
+    ("backend", "stats", "speedup", "cpu_bound", "says"),
     [
-        ("threads", _stats(1.0, 1.0, 0.98), 0.95, "no gain on CPU-bound work: the GIL"),
-        ("threads", _stats(0.004, 0.00006, 0.00006), 0.3, "a task takes 6 µs, less than handing"),
-        ("process-pool", _stats(0.4, 0.8, 0.75), 2.5, "more than 2 cores can give"),
-        ("process-pool", _stats(0.55, 1.0, 0.95), 1.8, "1.7 of 2 cores busy"),
-        ("thread-pool", _stats(0.5, 2.0, 0.01), 4.0, "threads overlap the waiting"),
+        ("threads", _stats(1.0, 4.0, 0.98), 0.95, True, "no gain on CPU-bound work: the GIL"),
+        ("threads", _stats(0.004, 0.00006, 0.00006), 0.3, True, "a task takes 6 µs, less than"),
+        ("process-pool", _stats(0.4, 0.8, 0.75), 2.5, True, "more than 2 cores can give"),
+        ("process-pool", _stats(0.55, 1.0, 0.95), 1.8, True, "1.7 of 2 cores busy"),
+        ("thread-pool", _stats(0.5, 2.0, 0.01), 4.0, False, "threads overlap the waiting"),
+        # A C routine that lets go of the GIL scales on threads: not "I/O or sleep".
+        ("thread-pool", _stats(0.52, 1.0, 0.99), 1.92, True, "releases the GIL as it works"),
+        ("thread-pool", _stats(0.52, 1.0, 0.99), 1.92, True, "CPU parallelism 1.90 on 2 cores"),
     ],
-    ids=["gil", "tiny-tasks", "noisy-baseline", "processes", "io"],
+    ids=["gil", "tiny-tasks", "noisy-baseline", "processes", "io", "releases-gil", "measured"],
 )
 def test_the_compare_reading_follows_the_numbers(
-    backend: str, stats: RunStats, speedup: float, says: str
+    backend: str, stats: RunStats, speedup: float, cpu_bound: bool, says: str
 ) -> None:
-    cpu_bound = backend != "thread-pool"
-    assert says in comparing.reading(backend, stats, speedup, cpu_bound, 2)
+    assert says in _reading(backend, stats, speedup, cpu_bound)
+
+
+def test_a_busy_machine_is_said_instead_of_blaming_the_work() -> None:
+    # processes got one core because another process held the other one
+    said = _reading("processes", _stats(1.0, 1.0, 1.0), 1.0, True, outside=1.0)
+    assert "other processes used 1.0 of 2 cores" in said
+    assert "too little work" not in said
+
+
+def test_an_unfinished_run_has_no_speedup() -> None:
+    said = _reading("process-pool", _stats(0.25, 0.5, 0.5, tasks=20), None, True, status="cancelled")
+    assert "no speedup" in said and "cancelled" in said

@@ -57,19 +57,9 @@ def test_finished_with_summary(snap_compare, size: tuple[int, int]) -> None:  # 
 
 
 def _result(backend: str, trace: object, baseline: float) -> comparing.CompareResult:
-    stats = trace.stats()  # type: ignore[attr-defined]
     outcome = session.Outcome(session.FINISHED, trace)  # type: ignore[arg-type]
-    speedup = baseline / stats.wall_s
-    return comparing.CompareResult(
-        backend=backend,
-        start_method="fork" if backend == "process-pool" else None,
-        workers=2,
-        outcome=outcome,
-        stats=stats,
-        speedup=speedup,
-        efficiency=speedup / 2,
-        reading=comparing.reading(backend, stats, speedup, True, 2),
-    )
+    method = "fork" if backend == "process-pool" else None
+    return comparing.result_of(backend, method, outcome, comparing.Baseline(baseline, 0.98))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

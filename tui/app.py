@@ -33,9 +33,8 @@ from tui.widgets.executor_panel import ExecutorPanel
 from tui.widgets.summary import ResultsLog, SummaryPanel
 from tui.widgets.timeline import TimelineView
 from tui.widgets.workload_list import WorkloadList
-from workloads import pyinfo, session
-from workloads.catalog import WORKLOADS
-from workloads.compare import CompareResult
+from workloads import session
+from workloads.compare import Baseline, CompareResult, Figures, assess
 from workloads.export import write_chrome_trace
 from workloads.replay import Recording, replay_time
 from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
@@ -46,16 +45,24 @@ RESULTS_EVERY = 8  # frames between results-log updates during a run (1 s at 8 f
 SUMMARY_EVERY = 3  # frames between summary updates during a run
 LANE_CPU_EVERY = 5  # CPU readings between updates of the lanes' CPU %
 NARROW_WIDTH = 110
+SHORT_HEIGHT = 30  # below this many rows the side panes fold away by default (v toggles)
 
 
 class RunEnded(Message):
     """A run is over and every process of it is gone."""
 
-    def __init__(self, outcome: session.Outcome, sequential: bool, key: tuple[object, ...]) -> None:
+    def __init__(
+        self,
+        outcome: session.Outcome,
+        sequential: bool,
+        key: tuple[object, ...],
+        baseline: Baseline | None,
+    ) -> None:
         super().__init__()
         self.outcome = outcome
         self.sequential = sequential
         self.key = key
+        self.baseline = baseline  # the one its speedup is measured against
 
 
 def _input_gone(web: bool) -> bool:
@@ -100,6 +107,8 @@ class ConcvizApp(App[None]):
         Binding("x", "cancel", "Cancel"),
         Binding("c", "compare", "Compare"),
         Binding("b", "baseline", "Baseline"),
+        Binding("n", "edit_numbers", "Numbers"),
+        Binding("v", "toggle_panes", "Panes"),
         Binding("plus,equals_sign", "workers(1)", "+Worker", key_display="+", show=False),
         Binding("minus", "workers(-1)", "-Worker", key_display="-", show=False),
         Binding("m", "start_method", "Start method"),
@@ -145,19 +154,22 @@ class ConcvizApp(App[None]):
         self.trace: Trace | None = trace
         self.status = "finished" if trace is not None else "idle"
         self.session: session.Session | None = None
-        self.baselines: dict[tuple[object, ...], float] = {}
+        self.baselines: dict[tuple[object, ...], Baseline] = {}
+        self.figures: Figures | None = None  # what the shown run's numbers say, once it ended
         self.selected: int | None = None
         self.sample_interval = sample_interval
         self.frame_interval = 1 / max(fps, 1)
         self.output_dir = output_dir or Path.cwd()
         if trace is not None and not trace.finished:
             self.status = "running"
+        elif trace is not None:  # a finished run handed in (tests, screenshots)
+            self.figures = assess(trace, session.FINISHED, None, trace.outside_cores)
         self._frames = 0
         self._covered = False
         self.caption_text = ""
         # The last finished comparison: its choices, results and the row last chosen.
         self._compared: tuple[RunSpec, list[CompareResult], int] | None = None
-        self._compare_baseline: float | None = None  # set while a compare row is shown
+        self.folded: bool | None = None  # side panes folded away; None: as the size suits
         self._samples = 0
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -165,8 +177,16 @@ class ConcvizApp(App[None]):
         A replay only plays: nothing runs from it."""
         if any(isinstance(screen, CompareScreen) for screen in self.screen_stack):
             return action in ("screenshot", "help", "quit_app", "command_palette")
-        if self.replay is not None:  # a replay is watched, not run
-            return action in ("export", "screenshot", "help", "quit_app", "pause")
+        if self.replay is not None:  # a replay is watched, not run (r plays it again)
+            return action in (
+                "export",
+                "screenshot",
+                "help",
+                "quit_app",
+                "pause",
+                "run",
+                "toggle_panes",
+            )
         return True
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -191,7 +211,7 @@ class ConcvizApp(App[None]):
             with Vertical(id="left"):
                 with Vertical(id="workloads-pane", classes="pane") as pane:
                     pane.border_title = "workloads"
-                    yield WorkloadList(id="workloads")
+                    yield WorkloadList(self.choices.target, id="workloads")
                     yield Static(id="note")
                 with Vertical(id="executor-pane", classes="pane") as pane:
                     pane.border_title = "executor"
@@ -267,26 +287,50 @@ class ConcvizApp(App[None]):
         dashboard = self.screen_stack[0]  # also when compare or help is on top
         dashboard.set_class(width < NARROW_WIDTH, "-narrow")
         dashboard.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-tiny")
+        # A small terminal gives the timeline the room; v brings the other panes back.
+        small = width < NARROW_WIDTH or height < SHORT_HEIGHT
+        dashboard.set_class(self.folded if self.folded is not None else small, "-folded")
+
+    def action_toggle_panes(self) -> None:
+        """Fold the workload, executor and results panes away (or back): more timeline."""
+        dashboard = self.screen_stack[0]
+        self.folded = not dashboard.has_class("-folded")
+        self._apply_size(self.size.width, self.size.height)
+
+    def _unfold(self) -> None:
+        if self.screen_stack[0].has_class("-folded"):
+            self.folded = False
+            self._apply_size(self.size.width, self.size.height)
 
     # -- choices ----------------------------------------------------------------------------
 
     def _set_choices(self, choices: Choices) -> None:
+        before = self.choices
         self.choices = choices
         self.executor.problem("")
         self.executor.show(choices)
         self._show_note()
         if self.session is not None and not self.session.done:
             self.notify("Applies to the next run.", timeout=2)
+        elif (
+            before.baseline_key() in self.baselines and choices.baseline_key() not in self.baselines
+        ):
+            # Other work (tasks, size, workload) needs its own sequential run to compare with.
+            self.notify(
+                "The sequential baseline was measured for other work: b measures this one.",
+                timeout=4,
+            )
 
     def _show_note(self, name: str | None = None) -> None:
-        workload = WORKLOADS.get(name or self.choices.workload)
-        note = self.query_one("#note", Static)
-        note.update(f"{workload.summary}\n" + "\n".join(workload.note) if workload else "")
+        if self.replay is not None:  # a replay's note is the recording's
+            return
+        choices = self.choices if name is None else self.choices.with_workload(name)
+        summary, lines = choices.describe_workload()
+        self.query_one("#note", Static).update(f"{summary}\n" + "\n".join(lines) if summary else "")
 
     @on(OptionList.OptionHighlighted, "#workloads")
     def _workload_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if self.replay is None:  # a replay's note is the recording's
-            self._show_note(event.option_id)
+        self._show_note(event.option_id)
 
     @on(OptionList.OptionSelected, "#workloads")
     def _workload_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -300,9 +344,21 @@ class ConcvizApp(App[None]):
             choices = self.choices.with_text(event.field, event.text)
         except SpecError as exc:
             self.executor.problem(_in_words(exc))
+            self.executor.show(self.choices)  # a field left with a refused value shows the kept one
             return
         if choices != self.choices:
             self._set_choices(choices)
+        else:
+            self.executor.problem("")  # fixed back to what it was
+
+    @on(ExecutorPanel.Left)
+    def _field_left(self, event: ExecutorPanel.Left) -> None:
+        self.timeline.focus()
+
+    def action_edit_numbers(self) -> None:
+        """Into the executor's numbers (workers, chunksize, tasks, the workload's own)."""
+        self._unfold()
+        self.executor.edit()
 
     def action_backend(self, name: str) -> None:
         self._set_choices(self.choices.with_backend(name))
@@ -326,6 +382,9 @@ class ConcvizApp(App[None]):
         return self.session is not None and not self.session.done
 
     def action_run(self) -> None:
+        if self.replay is not None:
+            self._start_replay(self.replay)  # from the start again
+            return
         self._start(self.choices)
 
     def start_run(self, choices: Choices) -> None:
@@ -347,15 +406,16 @@ class ConcvizApp(App[None]):
             return
         key = choices.baseline_key()
         sequential = spec.backend == "sequential"
+        baseline = self.baselines.get(key)
 
         def ended(outcome: session.Outcome) -> None:
-            self.post_message(RunEnded(outcome, sequential, key))
+            self.post_message(RunEnded(outcome, sequential, key, baseline))
 
         # The bridge thread fills run.trace; frames read it (no message per batch needed).
-        self._compare_baseline = None
         run = session.Session(spec, clock=self.clock, on_done=ended)
         self.session = run
         self.trace = run.trace
+        self.figures = None
         self.selected = None
         self.status = f"running {spec.backend}"
         self.timeline.show(run.trace, "starting…")
@@ -371,9 +431,11 @@ class ConcvizApp(App[None]):
 
     def on_run_ended(self, message: RunEnded) -> None:
         outcome = message.outcome
-        stats = outcome.trace.stats()
-        if message.sequential and outcome.status == session.FINISHED and stats.wall_s:
-            self.baselines[message.key] = stats.wall_s
+        baseline = message.baseline
+        if message.sequential:
+            measured = Baseline.of(outcome.trace, outcome.status)
+            if measured is not None:
+                self.baselines[message.key] = baseline = measured
         self.status = f"{outcome.status} · {outcome.trace.info.get('spec', {}).get('backend', '')}"
         if outcome.status == session.STALLED and not self.demo:  # the demo's caption says it
             self.notify(
@@ -389,6 +451,8 @@ class ConcvizApp(App[None]):
         elif outcome.status in (session.FAILED, session.CRASHED):
             self.notify(outcome.message, severity="error", timeout=8)
         if self.trace is outcome.trace:
+            # Frozen with the run: later choices change what r runs next, not this run's figures.
+            self.figures = assess(outcome.trace, outcome.status, baseline, outcome.outside_cores)
             self.timeline.tick(self.clock())
             self.results.catch_up()
             self.results.show_stacks(outcome.stacks)
@@ -419,6 +483,10 @@ class ConcvizApp(App[None]):
         self.trace = Trace()
         self.trace.t0_ns = recording.begin_ns
         self._replay_clock = recording.begin_ns
+        self._replay_at = self._replay_cpu_at = 0
+        self.paused = False
+        self.figures = None
+        self.selected = None
         self.status = "replaying"
         self.timeline.show(self.trace)
         self.results.follow(self.trace)
@@ -428,7 +496,9 @@ class ConcvizApp(App[None]):
         self.executor.show_recording(spec)
         self.query_one("#executor-pane").border_title = f"executor · {Path(recording.path).name}"
         self.query_one(WorkloadList).select_name(str(spec.get("workload")))
-        self._show_note(str(spec.get("workload")))
+        note = info.get("note") if isinstance(info, dict) else None
+        if isinstance(note, list):
+            self.query_one("#note", Static).update("\n".join(str(line) for line in note[:2]))
         if not recording.cpu:
             self.cpu.message = "CPU not recorded"
             self.cpu.update_lines()
@@ -463,6 +533,7 @@ class ConcvizApp(App[None]):
         self.results.catch_up()
         if done and self.status == "replaying":
             self.status = "finished · replayed"
+            self.figures = assess(self.trace, session.FINISHED, None, self.trace.outside_cores)
         self._refresh_summary()
 
     def action_pause(self) -> None:
@@ -506,21 +577,19 @@ class ConcvizApp(App[None]):
         return self._replay_clock if self.replay is not None else self.clock()
 
     def _refresh_summary(self) -> None:
-        workload = WORKLOADS.get(self.choices.workload)
-        note = workload.note if workload else None
+        note = self.choices.describe_workload()[1]
         recorded = self.trace.info.get("note") if self.trace is not None else None
         if isinstance(recorded, list) and len(recorded) >= 2:  # the shown run's own words
             note = (str(recorded[0]), str(recorded[1]))
         paused = self.paused and self.replaying
-        baseline = self._compare_baseline or self.baselines.get(self.choices.baseline_key())
         self.summary.show(
             self.trace,
             f"{self.status} · paused (space goes on)" if paused else self.status,
-            baseline,
-            pyinfo.usable_cpus(),
+            self.figures,
             self.selected,
             note,
             self._now(),
+            baseline_possible=self.replay is None,
         )
 
     @on(TimelineView.TaskSelected)
@@ -553,14 +622,16 @@ class ConcvizApp(App[None]):
             cursor=cursor,
         )
 
-        def shown(trace: Trace | None) -> None:
+        def shown(row: CompareResult | None) -> None:
             if screen.complete:
                 self._compared = (spec, screen.results, screen.cursor)
-            if trace is not None:
-                # A compare row's speedup is against that comparison's own sequential run.
-                self._compare_baseline = screen.baseline_wall
+            if row is not None:
+                # A compare row's figures are against that comparison's own sequential run.
+                trace = row.outcome.trace
+                self.figures = row.figures
                 self.trace = trace
-                self.status = f"finished · {trace.info.get('spec', {}).get('backend', '')}"
+                self.selected = None
+                self.status = f"{row.outcome.status} · {row.backend} (compared)"
                 self.timeline.show(trace)
                 self.results.follow(trace)
                 self.results.catch_up()
@@ -570,7 +641,7 @@ class ConcvizApp(App[None]):
 
     @on(CompareScreen.Baseline)
     def _baseline_measured(self, event: CompareScreen.Baseline) -> None:
-        self.baselines[event.key] = event.wall_s
+        self.baselines[event.key] = event.baseline
 
     def _file_name(self, suffix: str) -> str:
         """concviz-WORKLOAD-BACKEND-YYYYmmdd-HHMMSS.SUFFIX: a trace and its picture sort together."""
@@ -609,6 +680,7 @@ class ConcvizApp(App[None]):
 
     def action_pick_workload(self) -> None:
         """Into the workload list: arrows move, enter picks and goes back to the timeline."""
+        self._unfold()
         self.query_one(WorkloadList).focus()
 
     def action_help(self) -> None:

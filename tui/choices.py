@@ -9,6 +9,8 @@ from workloads import pyinfo
 from workloads.catalog import WORKLOADS, Param
 from workloads.spec import MODES, PROCESS_BACKENDS, RunSpec, SpecError, build_spec
 
+TARGET = "target"  # the workload name of the user's own --target function
+
 
 @dataclass(frozen=True)
 class Choices:
@@ -37,9 +39,31 @@ class Choices:
         method = self.effective_start_method()
         return f"{method} (default)" if method == pyinfo.default_start_method() else method
 
+    @property
+    def on_target(self) -> bool:
+        """The user's own function is the chosen workload."""
+        return self.workload == TARGET and self.target is not None
+
     def workload_params(self) -> tuple[Param, ...]:
         workload = WORKLOADS.get(self.workload)
         return workload.params if workload else ()
+
+    def describe_workload(self) -> tuple[str, tuple[str, str]]:
+        """The chosen workload's one-line summary and its two-line note."""
+        if self.on_target:
+            inputs = self.inputs or "[]"
+            shown = inputs if len(inputs) <= 40 else inputs[:39] + "…"
+            return (
+                f"your function {self.target}, on {shown}",
+                (
+                    "Watch: which backend keeps the most cores busy for your function.",
+                    "Why: the readings say what was measured: GIL, waiting, or start-up cost.",
+                ),
+            )
+        workload = WORKLOADS.get(self.workload)
+        if workload is None:
+            return "", ("", "")
+        return workload.summary, workload.note
 
     def param(self, name: str) -> Any:
         given = dict(self.params)
@@ -53,7 +77,7 @@ class Choices:
     def to_spec(self) -> RunSpec:
         """The validated run; raises SpecError with a one-line reason."""
         return build_spec(
-            workload=None if self.target else self.workload,
+            workload=None if self.on_target else self.workload,
             backend=self.backend,
             start_method=self.start_method,
             mode=self.mode,
@@ -61,15 +85,16 @@ class Choices:
             chunksize=self.chunksize,
             tasks=self.tasks,
             params=dict(self.params),
-            target=self.target,
-            inputs=self.inputs,
+            target=self.target if self.on_target else None,
+            inputs=self.inputs if self.on_target else None,
             stall_timeout=self.stall_timeout,
         )
 
     # -- changing ---------------------------------------------------------------------------
 
     def with_workload(self, name: str) -> Choices:
-        return replace(self, workload=name, params=(), tasks=None, target=None, inputs=None)
+        # The user's function stays on offer (in the list) when another workload is picked.
+        return replace(self, workload=name, params=(), tasks=None)
 
     def with_backend(self, backend: str) -> Choices:
         return replace(self, backend=backend)
@@ -122,4 +147,6 @@ class Choices:
 
     def baseline_key(self) -> tuple[Any, ...]:
         """Runs with the same key do the same work, so their wall times compare."""
-        return (self.workload, self.tasks, self.params, self.target, self.inputs)
+        if self.on_target:
+            return (TARGET, self.tasks, self.target, self.inputs)
+        return (self.workload, self.tasks, self.params)

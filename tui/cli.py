@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(compare)
     compare.add_argument("--backends", help="comma-separated backends (default: all available)")
     compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    compare.add_argument(
+        "--trace",
+        metavar="DIR",
+        help="keep every row's Chrome trace in this folder (concviz replay plays each)",
+    )
     replay = commands.add_parser(
         "replay",
         help="play a recorded run (a trace file from --trace or the e key) in the dashboard",
@@ -203,7 +208,7 @@ def _choices_from(args: argparse.Namespace) -> Any:
     from tui.choices import Choices
 
     fields: dict[str, Any] = {
-        "workload": args.workload or "sum-squares",
+        "workload": "target" if args.target else (args.workload or "sum-squares"),
         "backend": args.backend,
         "start_method": args.start_method,
         "mode": args.mode,
@@ -225,6 +230,8 @@ def _spec_from(args: argparse.Namespace) -> Any:
 
     if args.target and args.workload:
         raise SpecError(f"--target replaces --workload; drop --workload {args.workload}")
+    if args.inputs is not None and not args.target:
+        raise SpecError("--inputs goes with --target module:function")
     return _choices_from(args).to_spec()
 
 
@@ -265,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             backends = parse_backends(args.backends, spec)
     except SpecError as exc:
         return _usage_error(str(exc))
+    if args.command == "compare" and args.trace is not None:
+        problem = _trace_dir_problem(args.trace)
+        if problem:
+            return _usage_error(problem)
     from workloads import session
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
@@ -460,16 +471,44 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
     return _exit_code(outcome)
 
 
-def _compare(spec: Any, backends: list[str], args: argparse.Namespace) -> int:
-    from tui import report
-    from workloads.compare import compare
+def _trace_dir_problem(text: str) -> str | None:
+    """Why ``--trace DIR`` of compare cannot hold the traces, or None (the folder is made)."""
+    from pathlib import Path
 
+    if not text:
+        return "--trace needs a folder name"
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        return f"--trace {text}: not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--trace {text}: cannot make the folder: {exc.strerror or exc}"
+    if not os.access(folder, os.W_OK):
+        return f"--trace {text}: the folder is not writable"
+    return None
+
+
+def _compare(spec: Any, backends: list[str], args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tui import report
+    from workloads.compare import compare, compare_json, trace_name
+
+    trace_dir = Path(args.trace) if args.trace is not None else None
     progress = None if args.json else report.compare_progress()
-    results = compare(spec, backends, on_result=progress)
+    try:
+        results = compare(spec, backends, on_result=progress, trace_dir=trace_dir)
+    except OSError as exc:  # the folder went away while the comparison ran
+        sys.stderr.write(f"concviz: error: cannot write a trace in {args.trace}: {exc}\n")
+        return EXIT_TASK_ERROR
     if args.json:
-        print(json.dumps(report.compare_json(results), indent=2))
+        print(json.dumps(compare_json(results), indent=2))
     else:
         report.print_compare(spec, results)
+        if trace_dir is not None:
+            names = ", ".join(trace_name(spec, r.backend) for r in results)
+            print(f"traces written to {trace_dir}/: {names}")
     return max((_exit_code(r.outcome) for r in results), default=EXIT_OK)
 
 

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from tui.render import timeline
 from workloads import catalog, pyinfo, session
+from workloads import compare as comparing
 from workloads.compare import CompareResult
 from workloads.spec import BACKENDS, MODES, PROCESS_BACKENDS, RunSpec
 
@@ -83,6 +84,16 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
             style="dim",
         )
     )
+    figures = comparing.assess(trace, outcome.status, None, outcome.outside_cores)
+    console.print(Text.assemble(("reading: ", "bold"), figures.reading))
+    if figures.loaded and figures.outside is not None:
+        console.print(
+            Text(
+                f"other processes used {figures.outside:.1f} of {figures.usable} cores during"
+                " this run: its numbers are lower than an idle machine gives",
+                style="yellow",
+            )
+        )
     if outcome.message and outcome.status != session.FINISHED:
         console.print(Text(outcome.message, style="bold red"))
     for stuck in outcome.stuck:
@@ -123,6 +134,7 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
                 else session.exit_text(lane.exitcode).replace("exit code ", ""),
             )
         console.print(table)
+    _print_received(console, spec, trace)
     errors = list(trace.errors.items())[:5]
     for task, error in errors:
         console.print(Text(f"task {task} raised {error}", style="red"))
@@ -137,6 +149,40 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         console.print(
             Text(f"trace written to {trace_path} (open it in https://ui.perfetto.dev)", style="dim")
         )
+
+
+RECEIVED_SHOWN = 20  # result lines printed; --json has them all
+
+_ORDER = {
+    "map": "map hands results back in input order",
+    "as-completed": "as-completed hands each result back as its task finishes",
+    "wait": "wait hands every result back once all are done",
+}
+
+
+def _print_received(console: Console, spec: RunSpec, trace: Any) -> None:
+    """The results in the order the caller received them: the map vs as-completed lesson."""
+    order = list(trace.recv_order)
+    if not order:
+        return
+    how = "one at a time, in input order" if spec.backend == "sequential" else _ORDER[spec.mode]
+    console.print()
+    console.print(Text.assemble(("results, in the order received", "bold"), (f" ({how})", "dim")))
+    table = Table(box=None, pad_edge=False, show_header=False)
+    for justify in ("right", "left", "left", "left"):
+        table.add_column(justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+    for place, task in enumerate(order[:RECEIVED_SHOWN], start=1):
+        view = trace.task(task)
+        said = (
+            Text(view.error or "error", style="red")
+            if view.error
+            else Text(f"→ {view.result if view.result is not None else '(done)'}")
+        )
+        pid = f"pid {view.lane.pid}" if view.lane is not None else ""
+        table.add_row(Text(str(place), style="dim"), f"task {task}", said, Text(pid, style="dim"))
+    console.print(table)
+    if len(order) > RECEIVED_SHOWN:
+        console.print(Text(f"… {len(order) - RECEIVED_SHOWN} more (--json has all)", style="dim"))
 
 
 def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
@@ -163,6 +209,10 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
         "cpu_s": round(stats.cpu_s, 6),
         "parallelism": round(stats.parallelism, 4),
         "cpu_parallelism": round(stats.cpu_parallelism, 4),
+        "outside_load_cores": None
+        if outcome.outside_cores is None
+        else round(outcome.outside_cores, 3),
+        "reading": comparing.assess(trace, outcome.status, None, outcome.outside_cores).reading,
         "lanes": [
             {
                 "label": lane.label,
@@ -230,6 +280,7 @@ def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
     for column, justify in (
         ("backend", "left"),
         ("start", "left"),
+        ("chunks", "right"),
         ("wall s", "right"),
         ("", "left"),
         ("speedup", "right"),
@@ -243,44 +294,31 @@ def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
         table.add_row(
             r.backend,
             r.start_method or "",
+            r.figures.chunksize_text(),
             f"{r.stats.wall_s:.3f}",
             Text(bar, style="cyan"),
-            f"{r.speedup:.2f}×",
-            f"{r.efficiency:.0%}",
+            r.figures.speedup_text(),
+            r.figures.efficiency_text(),
             f"{r.stats.cpu_parallelism:.2f}",
-            r.outcome.status,
+            r.figures.status_text(),
         )
     console.print(table)
     console.print()
     for r in results:
         console.print(Text.assemble((f"{r.backend}: ", "bold"), r.reading))
+    console.print()
+    if any(r.figures.loaded for r in results):
+        console.print(
+            Text("* other processes used cores during that run: a busy machine", style="yellow")
+        )
+    console.print(Text.assemble(("→ ", "bold"), (comparing.recommend(results), "bold")))
     console.print(
         Text(
-            "Wall-clock speedups swing on shared machines; CPU parallelism (cores really used) does not.",
+            "Wall-clock speedups swing on shared machines; CPU parallelism (cores really used)"
+            " does not. chunks: tasks per hand-over, as each library chose or was told.",
             style="dim",
         )
     )
-
-
-def compare_json(results: list[CompareResult]) -> dict[str, Any]:
-    """The race as JSON."""
-    return {
-        "results": [
-            {
-                "backend": r.backend,
-                "start_method": r.start_method,
-                "workers": r.workers,
-                "status": r.outcome.status,
-                "wall_s": round(r.stats.wall_s, 6),
-                "speedup": round(r.speedup, 4),
-                "efficiency": round(r.efficiency, 4),
-                "parallelism": round(r.stats.parallelism, 4),
-                "cpu_parallelism": round(r.stats.cpu_parallelism, 4),
-                "reading": r.reading,
-            }
-            for r in results
-        ]
-    }
 
 
 def listing() -> dict[str, Any]:

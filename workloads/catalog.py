@@ -125,19 +125,25 @@ def _logging_thread(params: Mapping[str, Any], count: int, rundir: Path) -> Iter
 
 @contextlib.contextmanager
 def _configured_parent(params: Mapping[str, Any], count: int, rundir: Path) -> Iterator[Inputs]:
-    """The tutorial's fork examples: the parent configures logging and runs an extra thread."""
+    """The tutorial's fork examples: the parent configures logging, runs an extra thread and
+    changes a module global, then hands each task what it had (``tasks.ParentState``)."""
     root = logging.getLogger()
     handler = logging.StreamHandler()  # stderr, which the run sends to its log file
     handler.setFormatter(logging.Formatter("GADZOOKS %(message)s"))
     root.addHandler(handler)
+    tasks.flag = tasks.FLAG_FROM_PARENT
     stop = threading.Event()
-    sleeper = threading.Thread(target=stop.wait, args=(60,), name="sleeper", daemon=True)
+    # The tutorial's sleep(60), but alive until the run ends, however long it takes.
+    sleeper = threading.Thread(target=stop.wait, name="sleeper", daemon=True)
     sleeper.start()
     try:
-        yield list(range(count))
+        # The sleeper and the main thread stay for the whole run: this is what every worker's
+        # parent has when the backend starts it.
+        yield [tasks.parent_state()] * count
     finally:
         stop.set()
         sleeper.join(timeout=2)
+        tasks.flag = tasks.FLAG_DEFAULT
         root.removeHandler(handler)
 
 
@@ -242,10 +248,10 @@ WORKLOADS: dict[str, Workload] = {
         Workload(
             name="fork-state",
             function=tasks.inherited_state,
-            summary="what a child inherits: logging config, threads",
+            summary="what a child inherits: threads, logging, a global",
             note=(
-                "Watch: forked children keep the parent's log format; spawned ones start bare.",
-                "Why: fork copies memory but only the calling thread; spawn starts afresh.",
+                "Watch: a child runs 1 thread, the parent 2; forked ones keep its logging and flag.",
+                "Why: fork copies memory but only the calling thread; spawn and forkserver re-import.",
             ),
             default_tasks=4,
             prepare=_configured_parent,
@@ -295,7 +301,8 @@ def target_workload(function: Callable[[Any], Any], label: str, inputs: list[Any
             "Why: CPU-bound Python needs processes; I/O-bound work is fine on threads.",
         ),
         default_tasks=len(inputs),
-        prepare=_plain(lambda p, n: list(inputs)),
+        # --tasks beyond the inputs runs them again, round and round.
+        prepare=_plain(lambda p, n: [inputs[i % len(inputs)] for i in range(n)]),
         extra={"label": label},
     )
 

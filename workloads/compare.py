@@ -1,13 +1,297 @@
-"""Provides compare: one workload on several backends after a sequential baseline."""
+"""Provides the comparison model: speedup, efficiency, the reading of a run and compare itself.
+
+Every view (the dashboard's summary and compare screen, ``concviz run`` and ``compare``, their
+JSON, the screenshots) takes its figures from :func:`assess`, so they cannot disagree. Each
+sentence a reading says is chosen from what the run measured — its CPU time against its wall
+time, how many tasks were in progress, the cores it could use and what other processes used
+meanwhile — never from the workload's name.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from workloads import pyinfo, session
 from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
-from workloads.trace import RunStats
+from workloads.trace import RunStats, Trace
+
+THREAD_BACKENDS = ("threads", "thread-pool")
+TINY_TASK_S = 0.001  # below this a task costs less than handing it over
+CPU_BOUND_SHARE = 0.5  # tasks on a CPU at least half their time (one at a time) compute
+SCALES = 1.3  # a parallelism or speedup at least this high is a real gain, not noise
+NO_GAIN = 0.9  # a speedup below this is a loss
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The sequential run others are measured against."""
+
+    wall_s: float
+    cpu_share: float  # task CPU time / task time, one task at a time: how CPU-bound the work is
+
+    @property
+    def cpu_bound(self) -> bool:
+        return self.cpu_share >= CPU_BOUND_SHARE
+
+    @classmethod
+    def of(cls, trace: Trace, status: str) -> Baseline | None:
+        """The baseline a finished sequential run gives, or None."""
+        stats = trace.stats()
+        if status != session.FINISHED or stats.unfinished or stats.crashed or not stats.wall_s:
+            return None
+        share = stats.cpu_s / stats.busy_s if stats.busy_s > 0 else 0.0
+        return cls(stats.wall_s, share)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What one run's numbers say, for every view."""
+
+    backend: str
+    status: str
+    stats: RunStats
+    workers: int
+    cores: int  # the cores this run could use: its workers, but at most the usable CPUs
+    usable: int  # the CPUs the run could be scheduled on
+    outside: float | None  # cores busy with other processes during the run (None: not measured)
+    speedup: float | None  # None: no baseline, or the run did not finish its tasks
+    efficiency: float | None
+    reading: str
+    chunksize: int | None = None  # tasks per hand-over the backend really used
+
+    @property
+    def finished(self) -> bool:
+        """Every task ran to its end: the run did the same work as its baseline."""
+        stats = self.stats
+        return self.status == session.FINISHED and not stats.unfinished and not stats.crashed
+
+    @property
+    def loaded(self) -> bool:
+        """Other processes used enough of the machine to change what this run could get."""
+        return is_loaded(self.outside, self.usable)
+
+    def speedup_text(self) -> str:
+        """``1.94×``, or ``—`` where the run has no speedup (unfinished, or no baseline)."""
+        return "—" if self.speedup is None else f"{self.speedup:.2f}×"
+
+    def efficiency_text(self) -> str:
+        return "—" if self.efficiency is None else f"{self.efficiency:.0%}"
+
+    def chunksize_text(self) -> str:
+        """Tasks per hand-over as really used (``—``: handed over one by one, or no such knob)."""
+        return "—" if self.chunksize is None else str(self.chunksize)
+
+    def status_text(self) -> str:
+        """The status, marked ``*`` when other processes took cores during the run."""
+        return self.status + ("*" if self.loaded else "")
+
+    def unfinished_text(self) -> str:
+        """What a run that did not finish did instead of a speedup."""
+        stats = self.stats
+        done = stats.ok + stats.errors
+        return (
+            f"{self.status} after {stats.wall_s:.2f} s with {done} of {stats.tasks} tasks done:"
+            " an unfinished run has no speedup"
+        )
+
+
+def is_loaded(outside: float | None, usable: int) -> bool:
+    """Whether ``outside`` cores busy with other work is enough to matter on ``usable`` cores."""
+    return outside is not None and outside >= max(0.3, 0.2 * usable)
+
+
+def _usable(trace: Trace) -> int:
+    """The usable CPUs of the machine that ran ``trace`` (a recording keeps its own)."""
+    python = trace.info.get("python")
+    recorded = python.get("usable_cpus") if isinstance(python, dict) else None
+    return int(recorded) if isinstance(recorded, int) and recorded > 0 else pyinfo.usable_cpus()
+
+
+def _workers(trace: Trace) -> int:
+    """How many workers ran: what the backend reported, else what was asked for."""
+    reported = trace.detail.get("workers")
+    if isinstance(reported, int) and reported > 0:
+        return reported
+    spec = trace.info.get("spec")
+    asked = spec.get("workers") if isinstance(spec, dict) else None
+    return asked if isinstance(asked, int) and asked > 0 else 1
+
+
+def assess(
+    trace: Trace,
+    status: str,
+    baseline: Baseline | None = None,
+    outside: float | None = None,
+) -> Figures:
+    """The figures and the reading of one run, against ``baseline`` when there is one."""
+    spec = trace.info.get("spec")
+    backend = str(spec.get("backend")) if isinstance(spec, dict) else "recorded"
+    stats = trace.stats()
+    workers = _workers(trace)
+    usable = _usable(trace)
+    cores = max(1, min(workers, usable))
+    python = trace.info.get("python")
+    gil = not (isinstance(python, dict) and python.get("gil_enabled") is False)
+    chunksize = trace.detail.get("chunksize")
+    figures = Figures(
+        backend=backend,
+        status=status,
+        stats=stats,
+        workers=workers,
+        cores=cores,
+        usable=usable,
+        outside=outside,
+        speedup=None,
+        efficiency=None,
+        reading="",
+        chunksize=chunksize if isinstance(chunksize, int) else None,
+    )
+    speedup = efficiency = None
+    if baseline is not None and figures.finished and stats.wall_s > 0:
+        speedup = baseline.wall_s / stats.wall_s
+        # Over the cores the run could use: workers beyond them cannot add speed.
+        efficiency = speedup / cores
+    text = reading(figures, speedup, baseline, gil)
+    return Figures(
+        **{**vars(figures), "speedup": speedup, "efficiency": efficiency, "reading": text}
+    )
+
+
+def _short(seconds: float) -> str:
+    return f"{seconds * 1e6:.0f} µs" if seconds < 0.001 else f"{seconds * 1e3:.1f} ms"
+
+
+def reading(
+    figures: Figures, speedup: float | None, baseline: Baseline | None, gil: bool = True
+) -> str:
+    """One line that says what the numbers mean, chosen from the measurement itself."""
+    stats, backend, cores, usable = figures.stats, figures.backend, figures.cores, figures.usable
+    if not figures.finished:
+        return figures.unfinished_text()
+    done = max(stats.ok + stats.errors, 1)
+    share = stats.cpu_s / stats.busy_s if stats.busy_s > 0 else 0.0  # on CPU while running
+    cpu_par, par = stats.cpu_parallelism, stats.parallelism
+    busy_elsewhere = (
+        f"other processes used {figures.outside:.1f} of {usable} cores meanwhile"
+        if figures.loaded and figures.outside is not None
+        else ""
+    )
+    if backend == "sequential" or cores == 1 and backend not in THREAD_BACKENDS:
+        kind = (
+            f"the tasks computed {share:.0%} of their time"
+            if share >= CPU_BOUND_SHARE
+            else f"the tasks waited {1 - share:.0%} of their time (I/O, sleep or a lock)"
+        )
+        first = "the baseline: one task at a time" if backend == "sequential" else "one worker"
+        return f"{first}; {kind}" + (f"; {busy_elsewhere}" if busy_elsewhere else "")
+    # A CPU-bound function: known from its baseline, else from its tasks on this run.
+    cpu_bound = baseline.cpu_bound if baseline is not None else share >= CPU_BOUND_SHARE
+    task_s = stats.busy_s / done
+    threads = backend in THREAD_BACKENDS
+    if speedup is not None and speedup < NO_GAIN and task_s < TINY_TASK_S:
+        worker = "a thread" if threads else "another process"
+        return (
+            f"slower than sequential: a task takes {_short(task_s)}, less than handing it to "
+            f"{worker} costs"
+        )
+    if speedup is not None and cpu_bound and speedup > cores * 1.05 and cpu_par <= cores:
+        return (
+            f"{speedup:.1f}× is more than {cores} cores can give: the sequential run was slow "
+            "this time (a busy machine); compare again"
+        )
+    if figures.loaded and figures.outside is not None:
+        saturated = cpu_par + figures.outside >= 0.8 * usable
+        if saturated and (speedup is None or speedup < 0.85 * cores):
+            # The run used what the others left: waiting for a core then looks like the GIL or
+            # like I/O, and what it would do alone is unknown.
+            return (
+                f"{busy_elsewhere}, and this run used the rest ({cpu_par:.2f} cores): "
+                "too busy a machine to judge; compare again when it is idle"
+            )
+    if threads:
+        if cpu_par >= SCALES:
+            why = (
+                "no GIL in this Python" if not gil else "the function releases the GIL as it works"
+            )
+            return f"threads compute in parallel: {why} (CPU parallelism {cpu_par:.2f} on {cores} cores)"
+        if par >= SCALES and cpu_par >= 0.6 and cpu_bound:
+            return (
+                "no gain on CPU-bound work: the GIL lets one thread run Python at a time "
+                f"(CPU parallelism {cpu_par:.2f} while {par:.1f} tasks were in progress)"
+            )
+        if par >= SCALES and share < CPU_BOUND_SHARE:
+            return (
+                f"threads overlap the waiting: {par:.1f} tasks in progress at once, using "
+                f"{cpu_par:.2f} cores (they wait on I/O, sleep or a lock, which releases the GIL)"
+            )
+    if busy_elsewhere and (speedup is None or speedup < 0.85 * cores):
+        return f"{busy_elsewhere}, so this run could not have them all: compare again when idle"
+    if backend in PROCESS_BACKENDS:
+        if speedup is not None and speedup < NO_GAIN:
+            overhead = stats.wall_s - stats.busy_s / cores
+            return (
+                f"slower than sequential: {stats.busy_s:.2f} s of tasks on {cores} cores took "
+                f"{stats.wall_s:.2f} s; starting processes and pickling cost the other "
+                f"{max(overhead, 0):.2f} s"
+            )
+        if cpu_par >= SCALES:
+            return f"{cpu_par:.1f} of {cores} cores busy: each process has its own GIL"
+        if par >= SCALES and share < CPU_BOUND_SHARE:
+            return (
+                f"the waits overlap ({par:.1f} tasks in progress, {cpu_par:.2f} cores used): "
+                "threads would do the same without starting processes"
+            )
+    if speedup is not None and speedup >= SCALES:
+        return f"{speedup:.1f}× faster: the tasks overlap"
+    if par < SCALES:
+        return (
+            f"about as fast as sequential: the tasks ran about one at a time (parallelism "
+            f"{par:.2f}): too few tasks to share, or one long task"
+        )
+    return f"{par:.1f} tasks in progress at once, but only {cpu_par:.2f} cores used"
+
+
+def recommend(results: list[CompareResult]) -> str:
+    """Which backend to use, and why, from a finished comparison's numbers."""
+    rows = [r for r in results if r.backend != "sequential" and r.speedup is not None]
+    if not rows:
+        return "no backend finished beside a finished sequential run: nothing to recommend"
+    best = max(r.speedup or 0.0 for r in rows)
+    cores = rows[0].figures.usable
+    caveat = (
+        " (measured while other processes were busy: compare again when idle)"
+        if any(r.figures.loaded for r in results)
+        else ""
+    )
+    if best < 1.1:
+        top = max(rows, key=lambda r: r.speedup or 0.0)
+        return (
+            f"stay sequential: no backend beat it by 10 % (best: {top.backend} "
+            f"{top.speedup or 0:.2f}×){caveat}"
+        )
+    # Within 10 % of the best, the lighter backend wins: no process start-up, no pickling;
+    # a pool reuses its workers.
+    lightness = ["thread-pool", "threads", "process-pool", "mp-pool", "processes"]
+    close = [r for r in rows if (r.speedup or 0.0) >= 0.9 * best]
+    chosen = min(close, key=lambda r: lightness.index(r.backend) if r.backend in lightness else 99)
+    text = f"use {chosen.backend}: {chosen.speedup or 0:.2f}× on {cores} cores"
+    threads = chosen.backend in THREAD_BACKENDS
+    others = [r for r in rows if (r.backend in THREAD_BACKENDS) != threads]
+    if others:
+        other = max(others, key=lambda r: r.speedup or 0.0)
+        speed = other.speedup or 0.0
+        if threads and speed >= 0.9 * (chosen.speedup or 0.0):
+            text += f"; {other.backend} {speed:.2f}× adds start-up and pickling"
+        elif threads:
+            text += f"; {other.backend} reaches {speed:.2f}×"
+        else:
+            text += f"; {other.backend} reaches only {speed:.2f}×"
+            if other.figures.stats.cpu_parallelism < SCALES:
+                text += " (one core at a time: the GIL)"
+    return text + caveat
 
 
 @dataclass
@@ -16,12 +300,39 @@ class CompareResult:
 
     backend: str
     start_method: str | None
-    workers: int
     outcome: session.Outcome
-    stats: RunStats
-    speedup: float
-    efficiency: float
-    reading: str
+    figures: Figures
+
+    @property
+    def stats(self) -> RunStats:
+        return self.figures.stats
+
+    @property
+    def workers(self) -> int:
+        return self.figures.workers
+
+    @property
+    def speedup(self) -> float | None:
+        return self.figures.speedup
+
+    @property
+    def efficiency(self) -> float | None:
+        return self.figures.efficiency
+
+    @property
+    def reading(self) -> str:
+        return self.figures.reading
+
+
+def result_of(
+    backend: str,
+    start_method: str | None,
+    outcome: session.Outcome,
+    baseline: Baseline | None,
+) -> CompareResult:
+    """A compare row from a run's outcome (live or recorded)."""
+    figures = assess(outcome.trace, outcome.status, baseline, outcome.outside_cores)
+    return CompareResult(backend, start_method, outcome, figures)
 
 
 def parse_backends(text: str | None, spec: RunSpec) -> list[str]:
@@ -39,81 +350,63 @@ def parse_backends(text: str | None, spec: RunSpec) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-TINY_TASK_S = 0.001  # below this a task costs less than handing it over
-
-
-def _short(seconds: float) -> str:
-    return f"{seconds * 1e6:.0f} µs" if seconds < 0.001 else f"{seconds * 1e3:.1f} ms"
-
-
-def reading(backend: str, stats: RunStats, speedup: float, cpu_bound: bool, cores: int) -> str:
-    """One line that says what the numbers mean, derived from the measurement itself."""
-    if backend == "sequential":
-        return "the baseline: one task at a time on one core"
-    if stats.ok + stats.errors < stats.tasks:
-        return "did not finish: see its status"
-    threads = backend in ("threads", "thread-pool")
-    task_s = stats.busy_s / max(stats.ok + stats.errors, 1)
-    if speedup < 0.9 and task_s < TINY_TASK_S:
-        worker = "a thread" if threads else "another process"
-        return (
-            f"slower than sequential: a task takes {_short(task_s)}, less than handing it to "
-            f"{worker} costs"
-        )
-    if cpu_bound and speedup > cores:  # efficiency above 100 %: no real gain, only noise
-        return (
-            f"{speedup:.1f}× is more than {cores} cores can give: the sequential run was slow "
-            "this time (a busy machine); compare again"
-        )
-    if threads and cpu_bound and stats.cpu_parallelism < 1.3:
-        return (
-            f"no gain on CPU-bound work: the GIL lets one thread run Python at a time "
-            f"(CPU parallelism {stats.cpu_parallelism:.2f})"
-        )
-    if threads and speedup >= 1.3:
-        return "threads overlap the waiting: a thread blocked on I/O or sleep releases the GIL"
-    if backend in PROCESS_BACKENDS and speedup < 0.9:
-        return "slower than sequential: starting processes and pickling cost more than the tasks"
-    if backend in PROCESS_BACKENDS and cpu_bound and stats.cpu_parallelism >= 1.3:
-        return f"{stats.cpu_parallelism:.1f} of {cores} cores busy: each process has its own GIL"
-    if speedup >= 1.3:
-        return f"{speedup:.1f}× faster: the tasks overlap"
-    return "about as fast as sequential: too little work to share, or one long task"
-
-
 def compare(
     spec: RunSpec,
     backends: list[str],
     on_result: Callable[[CompareResult], None] | None = None,
+    trace_dir: Path | None = None,
 ) -> list[CompareResult]:
-    """Run the sequential baseline, then each other backend; results in the order run."""
-    cores = pyinfo.usable_cpus()
+    """Run the sequential baseline, then each other backend; results in the order run.
+
+    ``trace_dir``: keep every row's Chrome trace there (for replay and slides).
+    """
     results: list[CompareResult] = []
-    baseline_wall: float | None = None
-    cpu_bound = True
+    baseline: Baseline | None = None
     order = ["sequential"] + [b for b in backends if b != "sequential"]
     for backend in order:
         run_spec = spec.with_backend(backend)
-        outcome = session.run(run_spec)
-        stats = outcome.trace.stats()
+        outcome = session.run(run_spec, sample_cpu=trace_dir is not None)
         if backend == "sequential":
-            baseline_wall = stats.wall_s or None
-            cpu_bound = stats.busy_s > 0 and stats.cpu_s / stats.busy_s >= 0.5
-        workers = int(outcome.trace.detail.get("workers") or run_spec.workers)
-        speedup = (baseline_wall / stats.wall_s) if baseline_wall and stats.wall_s else 0.0
-        # Efficiency over the cores the run could use: workers beyond them cannot add speed.
-        efficiency = speedup / max(1, min(workers, cores))
-        result = CompareResult(
-            backend=backend,
-            start_method=run_spec.start_method,
-            workers=workers,
-            outcome=outcome,
-            stats=stats,
-            speedup=speedup,
-            efficiency=efficiency,
-            reading=reading(backend, stats, speedup, cpu_bound, cores),
-        )
+            baseline = Baseline.of(outcome.trace, outcome.status)
+        result = result_of(backend, run_spec.start_method, outcome, baseline)
+        if trace_dir is not None:
+            from workloads.export import write_chrome_trace
+
+            write_chrome_trace(outcome.trace, trace_dir / trace_name(spec, backend))
         results.append(result)
         if on_result is not None:
             on_result(result)
     return results
+
+
+def trace_name(spec: RunSpec, backend: str) -> str:
+    """``concviz-WORKLOAD-BACKEND.json``: a comparison's traces side by side in one folder."""
+    name = spec.target.name if spec.target is not None else spec.workload
+    return f"concviz-{name}-{backend}.json"
+
+
+def compare_json(results: list[CompareResult]) -> dict[str, Any]:
+    """The race as JSON (``concviz compare --json``)."""
+    return {
+        "results": [
+            {
+                "backend": r.backend,
+                "start_method": r.start_method,
+                "workers": r.workers,
+                "chunksize": r.figures.chunksize,
+                "status": r.outcome.status,
+                "wall_s": round(r.stats.wall_s, 6),
+                "speedup": None if r.speedup is None else round(r.speedup, 4),
+                "efficiency": None if r.efficiency is None else round(r.efficiency, 4),
+                "parallelism": round(r.stats.parallelism, 4),
+                "cpu_parallelism": round(r.stats.cpu_parallelism, 4),
+                "outside_load_cores": None
+                if r.figures.outside is None
+                else round(r.figures.outside, 3),
+                "busy_machine": r.figures.loaded,
+                "reading": r.reading,
+            }
+            for r in results
+        ],
+        "recommendation": recommend(results),
+    }

@@ -3,21 +3,33 @@
 Reading a trace only parses JSON: nothing in the file is ever executed. Files written by
 concviz replay exactly (lanes, CPU share, results, per-core CPU); other tools' traces
 (VizTracer, Ray, chrome://tracing) show as far as they are understood: one lane per
-pid/tid, a bar per complete ("X") event.
+pid/tid, a task per top-level complete ("X") event of the lane, the calls nested inside it
+named in its result, and no CPU time where the file records none.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workloads import events
+from workloads.trace import UNSET
 
 ORIGIN_NS = 1_000_000_000  # recorded time 0 (the clock is arbitrary; 0 would read as unset)
 
 _STATUS = {name: code for code, name in events.STATUS_NAMES.items()}
+
+# Chrome traces keep float microseconds: a nested call's end can come out a hair after its
+# caller's, and a lane's next call can start a hair before the previous one ends.
+_TOLERANCE_US = 1.0
+_RESULT_CHARS = 200  # a task's result is shown on one line
+# VizTracer names a Python function "qualname (file:line)"; the summary keeps the qualname.
+_LOCATION = re.compile(r"^(.*\S) \([^()]*:\d+\)$")
 
 
 class TraceFileError(ValueError):
@@ -92,15 +104,96 @@ def _args(event: dict[str, Any]) -> dict[str, Any]:
     return args if isinstance(args, dict) else {}
 
 
+@dataclass
+class _TopSpan:
+    """A lane's top-level span of a foreign trace, with what ran nested inside it."""
+
+    start: float
+    end: float
+    event: dict[str, Any]
+    calls: Counter[str] = field(default_factory=Counter)
+    depth: int = 0
+    clipped: bool = False
+
+    def summary(self) -> str:
+        """Its nested calls in one short line, most frequent first."""
+        total = sum(self.calls.values())
+        if not total:
+            return ""
+        head = f"{total} nested call{'s' if total != 1 else ''} (depth {self.depth}): "
+        names = [f"{_short(call)} ×{count}" for call, count in self.calls.most_common()]
+        shown: list[str] = []
+        for index, item in enumerate(names):
+            more = ", …" if index + 1 < len(names) else ""
+            if len(head) + len(", ".join([*shown, item])) + len(more) > _RESULT_CHARS:
+                break
+            shown.append(item)
+        if not shown:  # one very long name: cut it rather than show none
+            room = _RESULT_CHARS - len(head) - 1
+            return head + names[0][:room] + "…"
+        return head + ", ".join(shown) + (", …" if len(shown) < len(names) else "")
+
+
+def _short(name: str) -> str:
+    match = _LOCATION.match(name)
+    return match.group(1) if match else name
+
+
+def _top_level(spans: list[tuple[float, float, dict[str, Any]]]) -> list[_TopSpan]:
+    """One lane's spans reduced to the top-level ones, the lane's tasks, in start order.
+
+    Profilers such as VizTracer record every function call as a span, nested inside its
+    caller on the same thread; a lane runs one task at a time, so only the outermost spans
+    are tasks. A span inside an earlier one (within ``_TOLERANCE_US``) counts as a nested
+    call of the top-level span that contains it.
+
+    A malformed span that starts inside a top-level span and ends after it is clipped: it is
+    taken to start where that span ends, then placed like any other span (a task of its own,
+    or nested in a later one). The lane's tasks thus never overlap, and no recorded time past
+    the earlier span's end is lost.
+    """
+    # Earliest start first; of spans starting together, the longest (the caller) first.
+    heap = [(start, -end, order) for order, (start, end, _) in enumerate(spans)]
+    heapq.heapify(heap)
+    tops: list[_TopSpan] = []
+    clipped: set[int] = set()
+    open_ends: list[float] = []  # ends of the calls open in the current top span, outermost first
+    while heap:
+        start, negative_end, order = heapq.heappop(heap)
+        end = -negative_end
+        top = tops[-1] if tops else None
+        if (
+            top is not None
+            and end <= top.end + _TOLERANCE_US
+            and (start < top.end or end <= top.end)
+        ):
+            # Heap order puts this start at or after the top span's: it is contained.
+            # The open calls that returned before this one started, or before it ended (a
+            # malformed overlap), do not contain it.
+            while open_ends and (open_ends[-1] <= start or open_ends[-1] < end - _TOLERANCE_US):
+                open_ends.pop()
+            open_ends.append(end)
+            top.calls[str(spans[order][2].get("name", ""))] += 1
+            top.depth = max(top.depth, len(open_ends))
+            continue
+        if top is not None and start < top.end:
+            heapq.heappush(heap, (top.end, negative_end, order))
+            clipped.add(order)
+            continue
+        tops.append(_TopSpan(start, end, spans[order][2], clipped=order in clipped))
+        open_ends.clear()
+    return tops
+
+
 def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Recording:
-    spans: list[tuple[float, float, dict[str, Any]]] = []
+    spans: list[tuple[float, float, dict[str, Any]]] = []  # (start µs, end µs, event)
     for event in raw:
         if event.get("ph") != "X":
             continue
         ts, dur = _number(event.get("ts")), _number(event.get("dur", 0))
         if ts is None or dur is None or dur < 0:
             continue
-        spans.append((ts, dur, event))
+        spans.append((ts, ts + dur, event))
     if not spans:
         raise TraceFileError(f'{name} has no task spans ("ph": "X" events) to show')
     ours = meta.get("format") == "concviz-trace"
@@ -127,6 +220,31 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
         )
     pids = {k[0] for k in keys}
     default_kind = events.LANE_THREAD if len(pids) == 1 and len(set(keys)) > 1 else events.LANE_PROC
+    notes = [""] * len(spans)  # what a task's span contained, for its result
+    if not ours:
+        # concviz writes one span per task; another tool may nest calls inside calls.
+        by_lane: dict[tuple[int, int], list[tuple[float, float, dict[str, Any]]]] = {}
+        for span, key in zip(spans, keys, strict=True):
+            by_lane.setdefault(key, []).append(span)
+        tasks = sorted(
+            ((top, key) for key, lane_spans in by_lane.items() for top in _top_level(lane_spans)),
+            key=lambda item: item[0].start,
+        )
+        spans = [(top.start, top.end, top.event) for top, _ in tasks]
+        keys = [key for _, key in tasks]
+        notes = [
+            " · ".join(
+                part
+                for part in (
+                    top.summary(),
+                    "started before the previous task ended; shown from that end"
+                    if top.clipped
+                    else "",
+                )
+                if part
+            )
+            for top, _ in tasks
+        ]
 
     task_ids: list[int] = []
     seen: set[int] = set()
@@ -156,9 +274,9 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
             announced.add((os_pid, os_tid))
     finished: list[tuple[int, int]] = []
     cpu_measured = True
-    for (ts, dur, event), key, task in zip(spans, keys, task_ids, strict=True):
+    for (ts, te, event), key, task, note in zip(spans, keys, task_ids, notes, strict=True):
         args = _args(event)
-        start, end = ns(ts), ns(ts + dur)
+        start, end = ns(ts), ns(te)
         if key not in announced:
             announced.add(key)
             lane = lanes_meta.get(key, {})
@@ -167,8 +285,8 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
                 kind = default_kind
             out.append(events.worker_up(key[0], key[1], start - 1, kind, lane.get("start_method")))
         cpu_us = _number(args.get("cpu_us"))
-        # Unknown CPU time draws as a plain bar; the summary then shows no CPU figures.
-        cpu = int(cpu_us * 1000) if cpu_us is not None else end - start
+        # Unknown CPU time stays unknown: counting the span's length would draw it as on CPU.
+        cpu = int(cpu_us * 1000) if cpu_us is not None else UNSET
         cpu_measured = cpu_measured and cpu_us is not None
         status = _STATUS.get(str(args.get("status", "ok")), events.OK)
         if status in (events.PENDING, events.RUNNING):
@@ -179,6 +297,10 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
             args.get("input") if args.get("input") is not None else event.get("name", "")
         )[:200]
         out.append(events.task_started(task, key[0], key[1], start))
+        if result is None:
+            text = note or str(event.get("name", ""))
+        else:
+            text = f"{result} · {note}" if note else str(result)
         out.append(
             events.task_finished(
                 task,
@@ -187,7 +309,7 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
                 end,
                 cpu,
                 status,
-                str(result)[:200] if result is not None else str(event.get("name", "")),
+                text[:_RESULT_CHARS],
                 str(error)[:200] if error else None,
             )
         )

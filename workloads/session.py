@@ -99,6 +99,37 @@ class Outcome:
     stacks: dict[int, str] = field(default_factory=dict)  # pid -> its threads' Python stacks
     pending: int = 0
     log: str = ""
+    outside_cores: float | None = None  # cores other processes kept busy during the run
+
+
+MIN_LOAD_WINDOW_S = 0.3  # the kernel counts CPU time in 10 ms ticks: shorter runs cannot say
+
+
+def _cpu_clock() -> tuple[float, float, float]:
+    """(now, CPU seconds the whole machine spent busy, CPU seconds of this process and its
+    reaped children). A run's tree is reaped by the time it ends, so the difference of two
+    readings is what other processes used meanwhile."""
+    machine = psutil.cpu_times()
+    idle = machine.idle + getattr(machine, "iowait", 0.0)
+    # Guest time is counted in user time as well; steal is a neighbour using our cores.
+    guest = getattr(machine, "guest", 0.0) + getattr(machine, "guest_nice", 0.0)
+    own = os.times()
+    return (
+        time.monotonic(),
+        sum(machine) - idle - guest,
+        own.user + own.system + own.children_user + own.children_system,
+    )
+
+
+def outside_load(
+    before: tuple[float, float, float], after: tuple[float, float, float], cpus: int
+) -> float | None:
+    """Cores other processes kept busy between two readings of :func:`_cpu_clock`."""
+    window = after[0] - before[0]
+    if window < MIN_LOAD_WINDOW_S:
+        return None
+    outside = ((after[1] - before[1]) - (after[2] - before[2])) / window
+    return min(max(outside, 0.0), float(cpus))
 
 
 _subreaper_set = False
@@ -199,6 +230,7 @@ class Session:
         self._rundir: Path | None = None
         self._bridge: threading.Thread | None = None
         self._seen_pids: set[int] = set()
+        self._cpu_before: tuple[float, float, float] | None = None
 
     # -- control ----------------------------------------------------------------------------
 
@@ -207,6 +239,8 @@ class Session:
         _become_subreaper()
         start_resource_tracker()
         ctx = multiprocessing.get_context("spawn")
+        with contextlib.suppress(Exception):  # psutil may not read the machine's counters
+            self._cpu_before = _cpu_clock()
         self._rundir = Path(tempfile.mkdtemp(prefix="concviz-"))
         self._queue = ctx.Queue()
         self.trace.t0_ns = self._clock()
@@ -476,6 +510,11 @@ class Session:
             self._queue = None  # its semaphores are released now, not at interpreter exit
         if self._seen_pids:
             _reap(self._seen_pids, timeout=0.5)
+        if self._outcome is not None and self._cpu_before is not None:
+            with contextlib.suppress(Exception):
+                outside = outside_load(self._cpu_before, _cpu_clock(), psutil.cpu_count() or 1)
+                self._outcome.outside_cores = outside
+                self.trace.outside_cores = outside
         if self._outcome is not None and self._rundir is not None:
             self._outcome.log = _read_log(self._rundir / "run.log")
         if self._rundir is not None:

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 import urllib.request
+from typing import NamedTuple
 
 # The tutorial's list for concurrent.futures.ProcessPoolExecutor.
 PRIMES = [
@@ -99,13 +100,80 @@ def hang(job: tuple[int, int]) -> int:
     return task
 
 
-def inherited_state(i: int) -> str:
-    """What this worker inherited from the process that started it: threads and logging."""
+# fork-state's module-level value. The parent changes it before it starts its workers: a forked
+# child copies the changed value, a spawned or forkserver child imports this module afresh and
+# sees this default.
+FLAG_DEFAULT = "default"
+FLAG_FROM_PARENT = "from parent"
+flag = FLAG_DEFAULT
+
+# Threads from these modules drive workers, pools and queues (concviz's backends, multiprocessing,
+# concurrent.futures): they belong to the machinery, not to the program whose threads we count.
+_MACHINERY_MODULES = ("workloads.backends", "multiprocessing.", "concurrent.futures.")
+
+
+def _is_machinery(thread: threading.Thread) -> bool:
+    if thread.name.startswith("concviz-"):  # the probe's flusher, the orphan guard, the pump
+        return True
+    # A plain Thread keeps the function it runs; the pools' own classes say it by their module.
+    target = getattr(thread, "_target", None)
+    module = getattr(target, "__module__", None) or type(thread).__module__
+    return str(module).startswith(_MACHINERY_MODULES)
+
+
+def program_threads() -> int:
+    """This process's threads as the tutorial counts them, without the machinery's helpers.
+
+    The main thread always counts: in a forked child it is the copy of the thread that forked,
+    even when that was a pool's own thread (``Pool`` forks replacements from its handler thread).
+    """
+    main = threading.main_thread()
+    return sum(1 for t in threading.enumerate() if t is main or not _is_machinery(t))
+
+
+def logging_state() -> str:
+    """The root logger's format as the tutorial prints it (``logging GADZOOKS``), or none."""
     root = logging.getLogger()
-    formats = [
-        h.formatter._fmt  # noqa: SLF001 - the format string is what the tutorial prints
-        for h in root.handlers
-        if h.formatter is not None and h.formatter._fmt
-    ]
-    logging_state = f"format {formats[0]!r}" if formats else "logging unconfigured"
-    return f"pid {os.getpid()} · {threading.active_count()} thread(s) · {logging_state}"
+    for handler in root.handlers:
+        fmt = handler.formatter._fmt if handler.formatter else None  # noqa: SLF001 - what it prints
+        if fmt:
+            label = fmt.replace("%(message)s", "").strip() or fmt
+            return f"logging {label[:12]}"
+    return "logging configured" if root.handlers else "logging unconfigured"
+
+
+def _threads(count: int) -> str:
+    return f"{count} thread" if count == 1 else f"{count} threads"
+
+
+class ParentState(NamedTuple):
+    """What the parent had when it started the workers, measured there by fork-state's prepare
+    step: each task compares its own process with it."""
+
+    pid: int
+    threads: int
+    log: str
+    flag: str
+
+    def __repr__(self) -> str:
+        # Shown as the task's input: short enough for probe.short_repr to keep whole.
+        return f"parent: {_threads(self.threads)} · {self.log} · flag {self.flag}"
+
+
+def parent_state() -> ParentState:
+    """This process's threads, logging and flag, to hand to the workers it starts."""
+    return ParentState(os.getpid(), program_threads(), logging_state(), flag)
+
+
+def inherited_state(parent: ParentState) -> str:
+    """What this worker has of its parent's state: threads, logging configuration, a global.
+
+    A thread backend runs the task in the parent itself, which shares everything, and says so.
+    """
+    threads = _threads(program_threads())
+    where = (
+        f"in parent: {threads}"
+        if os.getpid() == parent.pid
+        else f"{threads} (parent {parent.threads})"
+    )
+    return f"{where} · {logging_state()} · flag {flag}"

@@ -220,6 +220,7 @@ class Trace:
         self.index: list[LaneIndex] = []  # per lane, finished tasks by time
         self.running: dict[int, int] = {}  # lane id -> the task running on it
         self.stopped_ns = UNSET  # when a stalled or cancelled run was stopped
+        self.outside_cores: float | None = None  # cores other processes used during the run
         self._lane_by_key: dict[tuple[int, int], int] = {}
         self._kind_count: dict[str, int] = {}
         self.count = 0
@@ -325,7 +326,7 @@ class Trace:
                     self.index[lane.id].add(task, status in _FAILED)
                 if self.running.get(lane.id) == task:
                     del self.running[lane.id]
-                lane.cpu_ns += cpu
+                lane.cpu_ns += max(cpu, 0)  # UNSET (-1) is a CPU time not recorded, not a time
                 progress = True
             elif kind == events.TASK_SUBMITTED:
                 self._ensure(event[1])

@@ -13,15 +13,24 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from workloads import compare as comparing
-from workloads import pyinfo, session
+from workloads import session
 from workloads.spec import BACKENDS, RunSpec
-from workloads.trace import Trace
 
-COLUMNS = ("backend", "start", "wall s", "", "speedup", "efficiency", "CPU par.", "status")
+COLUMNS = (
+    "backend",
+    "start",
+    "chunks",
+    "wall s",
+    "",
+    "speedup",
+    "efficiency",
+    "CPU par.",
+    "status",
+)
 BAR_MIN_WIDTH = 100
 
 
-class CompareScreen(Screen[Trace | None]):
+class CompareScreen(Screen[comparing.CompareResult | None]):
     """Runs the baseline and each backend in turn; enter shows a row's timeline."""
 
     DEFAULT_CSS = """
@@ -29,6 +38,7 @@ class CompareScreen(Screen[Trace | None]):
     CompareScreen DataTable { height: auto; max-height: 12; }
     CompareScreen #compare-status { height: auto; color: $text-muted; }
     CompareScreen #readings { height: auto; }
+    CompareScreen #advice { height: auto; text-style: bold; margin-top: 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -44,12 +54,12 @@ class CompareScreen(Screen[Trace | None]):
             self.outcome = outcome
 
     class Baseline(Message):
-        """The sequential run measured ``wall_s`` for the work identified by ``key``."""
+        """The sequential run measured ``baseline`` for the work identified by ``key``."""
 
-        def __init__(self, key: tuple[object, ...], wall_s: float) -> None:
+        def __init__(self, key: tuple[object, ...], baseline: comparing.Baseline) -> None:
             super().__init__()
             self.key = key
-            self.wall_s = wall_s
+            self.baseline = baseline
 
     def __init__(
         self,
@@ -78,16 +88,17 @@ class CompareScreen(Screen[Trace | None]):
             self.order = [r.backend for r in self.results]
             self.backends = list(self.order)
         self._session: session.Session | None = None
-        self._baseline: float | None = None
-        self._cpu_bound = True
+        self._baseline: comparing.Baseline | None = None
         self._bars = True
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"compare · {self.spec.workload} · {self.spec.tasks} tasks"
+            name = self.spec.target.label if self.spec.target else self.spec.workload
+            box.border_title = f"compare · {name} · {self.spec.tasks} tasks"
             yield self._table()
             yield Static("", id="compare-status")
             yield Static("", id="readings")
+            yield Static("", id="advice")
         caption = Static(self.caption, id="caption")
         caption.display = bool(self.caption)
         yield caption
@@ -141,25 +152,12 @@ class CompareScreen(Screen[Trace | None]):
         if not self.running:  # the run cancelled by leaving the screen
             return
         backend = self.order[len(self.results)]
-        stats = outcome.trace.stats()
         if backend == "sequential":
-            self._baseline = stats.wall_s or None
-            self._cpu_bound = stats.busy_s > 0 and stats.cpu_s / stats.busy_s >= 0.5
-            if self._baseline and outcome.status == session.FINISHED:
+            self._baseline = comparing.Baseline.of(outcome.trace, outcome.status)
+            if self._baseline is not None:
                 self.post_message(self.Baseline(self.key, self._baseline))
-        cores = pyinfo.usable_cpus()
-        workers = int(outcome.trace.detail.get("workers") or 1)
-        speedup = self._baseline / stats.wall_s if self._baseline and stats.wall_s else 0.0
-        result = comparing.CompareResult(
-            backend=backend,
-            start_method=self.spec.with_backend(backend).start_method,
-            workers=workers,
-            outcome=outcome,
-            stats=stats,
-            speedup=speedup,
-            efficiency=speedup / max(1, min(workers, cores)),
-            reading=comparing.reading(backend, stats, speedup, self._cpu_bound, cores),
-        )
+        start_method = self.spec.with_backend(backend).start_method
+        result = comparing.result_of(backend, start_method, outcome, self._baseline)
         self.results.append(result)
         self._redraw()
         self._next()
@@ -174,12 +172,13 @@ class CompareScreen(Screen[Trace | None]):
             table.add_row(
                 r.backend,
                 r.start_method or "",
+                r.figures.chunksize_text(),
                 f"{r.stats.wall_s:.3f}",
                 *([bar] if self._bars else []),
-                f"{r.speedup:.2f}×",
-                f"{r.efficiency:.0%}",
+                r.figures.speedup_text(),
+                r.figures.efficiency_text(),
                 f"{r.stats.cpu_parallelism:.2f}",
-                r.outcome.status,
+                r.figures.status_text(),
             )
         if 0 < cursor < table.row_count:
             table.move_cursor(row=cursor)
@@ -188,6 +187,10 @@ class CompareScreen(Screen[Trace | None]):
             readings.append(f"{r.backend}: ", style="bold")
             readings.append(r.reading + "\n")
         self.query_one("#readings", Static).update(readings)
+        done = bool(self.results) and not self.running
+        self.query_one("#advice", Static).update(
+            f"→ {comparing.recommend(self.results)}" if done else ""
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -197,14 +200,6 @@ class CompareScreen(Screen[Trace | None]):
     def running(self) -> bool:
         return len(self.results) < len(self.order)
 
-    @property
-    def baseline_wall(self) -> float | None:
-        """This comparison's sequential wall time (its speedups are against it)."""
-        for result in self.results:
-            if result.backend == "sequential" and result.outcome.status == session.FINISHED:
-                return result.stats.wall_s or None
-        return None
-
     def action_show(self) -> None:
         if self.running:  # a timed run is going: esc stops it first
             self.notify("Still comparing: wait for the end, or esc to stop.", timeout=3)
@@ -213,7 +208,7 @@ class CompareScreen(Screen[Trace | None]):
         self.cursor = table.cursor_row
         if 0 <= table.cursor_row < len(self.results):
             self._stop()
-            self.dismiss(self.results[table.cursor_row].outcome.trace)
+            self.dismiss(self.results[table.cursor_row])
 
     @property
     def complete(self) -> bool:

@@ -1,4 +1,4 @@
-"""Provides the CPU pane: a bar, a percentage and a short history per core, and the total."""
+"""Provides the CPU pane: a bar, a percentage and a braille load graph per core, and the total."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections import deque
 from typing import ClassVar
 
 from rich.segment import Segment
+from textual.geometry import Size
 from textual.strip import Strip
 
 from tui.render import cpu
@@ -17,14 +18,17 @@ HISTORY_EVERY = 5  # one history point per this many samples (0.5 s at 10 sample
 
 
 class CpuPanel(LineCacheWidget):
-    """Per-core load as psutil reports it (the app samples; this only draws)."""
+    """Per-core load as psutil reports it (the app samples; this only draws).
+
+    Under each bar a braille graph shows the core's recent load, coloured by load band like
+    the bar. With many cores the graphs give way to the bars (see ``cpu.rows_per_graph``).
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "cpu--low",
         "cpu--mid",
         "cpu--high",
         "cpu--label",
-        "cpu--history",
         "cpu--total",
     }
 
@@ -34,7 +38,6 @@ class CpuPanel(LineCacheWidget):
     CpuPanel > .cpu--mid { color: $warning; }
     CpuPanel > .cpu--high { color: $error; }
     CpuPanel > .cpu--label { color: $text-muted; }
-    CpuPanel > .cpu--history { color: $text-muted; }
     CpuPanel > .cpu--total { color: $accent; text-style: bold; }
     """
 
@@ -64,8 +67,12 @@ class CpuPanel(LineCacheWidget):
             self.refresh(layout=True)
         self.update_lines()
 
-    def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return max(1, len(self._cores) * 2 + 2)  # two lines per core, two for the total
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if not self._cores:
+            return 1
+        # As tall as the graphs that fit the pane: the same choice build_lines makes.
+        per_core, total = cpu.rows_per_graph(len(self._cores), container.height)
+        return cpu.lines_needed(len(self._cores), per_core, total)
 
     def build_lines(self, width: int, height: int) -> list[Strip]:
         if not self._cores:
@@ -81,27 +88,28 @@ class CpuPanel(LineCacheWidget):
             ]
         label = max(len(str(len(self._cores) - 1)), 3)
         bar_width = max(width - label - 6, 3)
+        graph_width = max(width - label - 1, 1)  # under the bar and its percentage
         muted = self.get_component_rich_style("cpu--label", partial=True)
-        history_style = self.get_component_rich_style("cpu--history", partial=True)
-        lines = []
+        bands = {
+            band: self.get_component_rich_style(f"cpu--{band.value}", partial=True)
+            for band in cpu.Load
+        }
+        indent = Segment(" " * (label + 1))
+        per_core, total_rows = cpu.rows_per_graph(len(self._cores), height)
         rows = [
-            (f"{i:>{label}} ", value, history)
+            (f"{i:>{label}} ", value, history, per_core)
             for i, (value, history) in enumerate(zip(self._cores, self._history, strict=True))
         ]
         total = sum(self._cores) / len(self._cores)
-        rows.append((f"{'all':>{label}} ", total, self._total))
-        for index, (name, value, history) in enumerate(rows):
+        rows.append((f"{'all':>{label}} ", total, self._total, total_rows))
+        lines = []
+        for index, (name, value, history, graph_rows) in enumerate(rows):
             is_total = index == len(rows) - 1
-            level = (
-                "cpu--total"
+            style = (
+                self.get_component_rich_style("cpu--total", partial=True)
                 if is_total
-                else "cpu--high"
-                if value >= 90
-                else "cpu--mid"
-                if value >= 50
-                else "cpu--low"
+                else bands[cpu.load(value)]
             )
-            style = self.get_component_rich_style(level, partial=True)
             lines.append(
                 Strip(
                     [
@@ -111,14 +119,16 @@ class CpuPanel(LineCacheWidget):
                     ]
                 )
             )
-            lines.append(
-                Strip(
-                    [
-                        Segment(" " * (label + 1)),
-                        Segment(
-                            cpu.sparkline(history, bar_width), style if is_total else history_style
-                        ),
-                    ]
+            # The graph changes only when the history advances, so between advances these
+            # lines equal the last frame's and are not sent again.
+            for runs in cpu.graph(history, graph_width, graph_rows):
+                lines.append(
+                    Strip(
+                        [indent]
+                        + [
+                            Segment(run.text, bands[run.load] if run.load is not None else None)
+                            for run in runs
+                        ]
+                    )
                 )
-            )
         return lines

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
@@ -21,9 +22,20 @@ class ExecutorPanel(Vertical):
     ExecutorPanel .row { height: 1; }
     ExecutorPanel .name { width: 10; color: $text-muted; }
     ExecutorPanel Input { width: 1fr; height: 1; border: none; padding: 0; }
-    ExecutorPanel #problem { color: $error; height: auto; }
+    ExecutorPanel #problem { color: $error; height: auto; width: 1fr; }
+    ExecutorPanel #edit-hint { color: $text-muted; height: auto; width: 1fr; display: none; }
+    ExecutorPanel:focus-within #edit-hint { display: block; }
     ExecutorPanel #fixed { height: auto; }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave", "Back to the timeline"),
+        Binding("up", "field(-1)", "Previous field", show=False),
+        Binding("down", "field(1)", "Next field", show=False),
+    ]
+
+    class Left(Message):
+        """The user is done editing (esc): focus goes back to the timeline."""
 
     class Changed(Message):
         """The user typed a new value for ``field``."""
@@ -49,6 +61,7 @@ class ExecutorPanel(Vertical):
                 yield Input(id=f"edit-{field}", compact=True, select_on_focus=True)
         yield Vertical(id="params")
         yield Label("", id="problem")
+        yield Label("enter applies · ↑ ↓ next field · esc back", id="edit-hint")
 
     def on_mount(self) -> None:
         self.show(self.choices)
@@ -134,6 +147,21 @@ class ExecutorPanel(Vertical):
                 if not box.has_focus:
                     value = choices.param(param.name)
                     box.value = ", ".join(value) if isinstance(value, list) else str(value)
+
+    def edit(self) -> None:
+        """Put the cursor in the first number (workers)."""
+        self.query_one("#edit-workers", Input).focus()
+
+    def action_field(self, step: int) -> None:
+        """The next (or previous) number in the panel, round and round."""
+        boxes = [box for box in self.query(Input) if box.display]
+        if not boxes:
+            return
+        focused = next((i for i, box in enumerate(boxes) if box.has_focus), -step)
+        boxes[(focused + step) % len(boxes)].focus()
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left())
 
     def problem(self, text: str) -> None:
         """Show (or clear) the reason a value was refused."""

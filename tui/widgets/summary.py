@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import RichLog, Static
 
 from workloads import events
+from workloads.compare import Figures
 from workloads.trace import UNSET, Trace
 
 
@@ -28,19 +29,19 @@ class SummaryPanel(Static):
         self,
         trace: Trace | None,
         status: str,
-        baseline_wall: float | None,
-        cpus: int,
+        figures: Figures | None,
         selected: int | None,
         note: tuple[str, str] | None,
         now_ns: int,
+        baseline_possible: bool = True,
     ) -> None:
-        """Redraw from the data the app hands down."""
+        """Redraw from the data the app hands down; ``figures`` once the shown run has ended."""
         text = Text(no_wrap=False)
         if trace is None or not trace.info:
             text.append(status or "idle", style="bold")
             if note:
                 text.append(f"\n{note[0]}\n{note[1]}", style="italic dim")
-            self.update(text)
+            self._update_if_changed(text)
             return
         stats = trace.stats()
         cpu_measured = trace.info.get("cpu_measured", True)  # a foreign trace may not say
@@ -58,16 +59,26 @@ class SummaryPanel(Static):
             text.append(f" · parallelism {stats.parallelism:.2f}")
             if cpu_measured:
                 text.append(f" · CPU {stats.cpu_parallelism:.2f}")
-            if baseline_wall:
-                speedup = baseline_wall / stats.wall_s
-                workers = int(trace.detail.get("workers") or 1)
-                efficiency = speedup / max(1, min(workers, cpus))
+        if figures is not None:
+            if figures.speedup is not None and figures.efficiency is not None:
                 text.append(
-                    f"\nspeedup {speedup:.2f}× vs sequential · efficiency {efficiency:.0%}",
+                    f"\nspeedup {figures.speedup:.2f}× vs sequential · efficiency "
+                    f"{figures.efficiency:.0%} of {figures.cores} "
+                    f"core{'s' if figures.cores != 1 else ''}",
                     style="bold",
                 )
-            elif "recording" not in trace.info:  # b cannot run a recorded run's baseline
-                text.append("\nno sequential baseline yet: press b", style="dim")
+            elif not figures.finished:
+                text.append(f"\n{figures.unfinished_text()}", style="bold")
+            elif figures.backend != "sequential" and baseline_possible:
+                text.append("\nno sequential baseline for this work yet: press b", style="dim")
+            if selected is None and figures.finished:
+                text.append(f"\n{figures.reading}", style="italic")
+            if figures.loaded and "other processes" not in figures.reading:
+                text.append(
+                    f"\nbusy machine: other processes used {figures.outside or 0:.1f} of "
+                    f"{figures.usable} cores meanwhile",
+                    style="bold yellow",
+                )
         if selected is not None and selected < trace.count:
             view = trace.task(selected)
             lane = view.lane
@@ -97,7 +108,7 @@ class SummaryPanel(Static):
                     text.append(f" · CPU {view.cpu_ns / (end - view.start_ns):.0%}")
                 if view.submit_ns != UNSET:
                     text.append(f" · queued {_seconds(max(view.start_ns - view.submit_ns, 0))}")
-        elif note:
+        elif note and figures is None:  # while it runs: what to watch for
             text.append(f"\n{note[0]}", style="italic dim")
         self._update_if_changed(text)
 
