@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -273,3 +274,137 @@ def test_list_json(cli_env: dict[str, str]) -> None:
         "mp-pool",
         "process-pool",
     ]
+
+
+def test_version(cli_env: dict[str, str]) -> None:
+    result = concviz("--version", env=cli_env)
+    assert result.returncode == 0
+    assert result.stdout.startswith("concviz ")
+
+
+def test_run_prints_the_results_in_the_order_received(cli_env: dict[str, str]) -> None:
+    result = concviz(
+        "run", "-w", "sleep", "-b", "thread-pool", "--workers", "5", "--tasks", "5",
+        "--scale", "0.05", "--mode", "as-completed", env=cli_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "results, in the order received" in out
+    assert "as-completed hands each result back as its task finishes" in out
+    data = json.loads(
+        concviz(
+            "run", "-w", "sleep", "-b", "thread-pool", "--workers", "5", "--tasks", "5",
+            "--scale", "0.05", "--json", env=cli_env,
+        ).stdout
+    )  # fmt: skip
+    assert data["received_order"] == [0, 1, 2, 3, 4]  # map: input order
+    # each printed result line names its task and what it returned, in receipt order
+    lines = [line.split() for line in out.splitlines() if "→ 'Return of" in line]
+    assert len(lines) == 5
+    tasks = [int(words[2]) for words in lines]
+    assert sorted(tasks) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_run_fork_state_prints_what_the_child_inherited(
+    method: str, cli_env: dict[str, str]
+) -> None:
+    import multiprocessing
+
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{method} is not available here")
+    result = concviz(
+        "run", "-w", "fork-state", "-b", "process-pool", "--start-method", method,
+        "--tasks", "2", env=cli_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    if method == "fork":
+        assert "1 thread (parent 2) · logging GADZOOKS · flag from parent" in result.stdout
+    else:
+        assert "1 thread (parent 2) · logging unconfigured · flag default" in result.stdout
+
+
+def test_compare_recommends_from_the_numbers_and_shows_real_chunksizes(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    inputs = json.dumps([0.05] * 40)
+    result = concviz(
+        "compare", "--target", "tests/sample_targets.py:nap", "--inputs", inputs,
+        "--backends", "thread-pool,mp-pool,process-pool", "--workers", "2", "--json",
+        env=cli_env, cwd=HERE.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    rows = {r["backend"]: r for r in data["results"]}
+    assert rows["mp-pool"]["chunksize"] == 5  # Pool.map's own: 40 tasks / (2 workers × 4)
+    assert rows["process-pool"]["chunksize"] == 1  # ProcessPoolExecutor.map's default
+    assert rows["thread-pool"]["chunksize"] is None  # ThreadPoolExecutor has none
+    advice = data["recommendation"]
+    assert advice.startswith(("use ", "stay sequential")), advice
+    if advice.startswith("use "):
+        best = advice.split(":")[0].removeprefix("use ")
+        assert f"{rows[best]['speedup']:.2f}×" in advice
+    # The same run as a table, and its traces kept for replay.
+    shown = concviz(
+        "compare", "--target", "tests/sample_targets.py:nap", "--inputs", "[0.05, 0.05]",
+        "--backends", "mp-pool", "--trace", str(tmp_path / "rows"),
+        env=cli_env, cwd=HERE.parent,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "chunks" in shown.stdout and "→ " in shown.stdout
+    kept = sorted(p.name for p in (tmp_path / "rows").iterdir())
+    assert kept == ["concviz-nap-mp-pool.json", "concviz-nap-sequential.json"]
+    replay = json.loads((tmp_path / "rows" / kept[0]).read_text())
+    assert replay["metadata"]["concviz"]["backend"] == "mp-pool"
+
+
+def test_compare_trace_must_be_a_folder(cli_env: dict[str, str], tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file.json"
+    not_a_folder.write_text("{}")
+    result = concviz("compare", "--trace", str(not_a_folder), env=cli_env)
+    assert result.returncode == 2
+    assert "not a folder" in result.stderr and result.stdout == ""
+
+
+def test_threads_that_release_the_gil_are_not_said_to_wait(cli_env: dict[str, str]) -> None:
+    """A C routine (hashlib) scales on threads: the reading says so, never "I/O or sleep"."""
+    result = concviz(
+        "run", "--target", "tests/sample_targets.py:digest", "--inputs", json.dumps([200] * 6),
+        "-b", "thread-pool", "--workers", "2", "--json", env=cli_env, cwd=HERE.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    said = json.loads(result.stdout)["reading"]
+    assert "I/O" not in said and "the GIL lets one thread" not in said, said
+    # On a busy machine the honest answer is that it cannot judge.
+    assert "releases the GIL" in said or "too busy a machine" in said, said
+
+
+def test_a_busy_machine_is_named_not_blamed_on_the_work(cli_env: dict[str, str]) -> None:
+    """Other processes hold the cores while a CPU-bound run goes: the output says so."""
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(max(2, os.cpu_count() or 2))
+    ]
+    try:
+        result = concviz(
+            "run", "-w", "sum-squares", "-b", "process-pool", "--tasks", "6",
+            "--size", "1500000", "--json", env=cli_env,
+        )  # fmt: skip
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["outside_load_cores"] is not None and data["outside_load_cores"] >= 0.5, data
+    assert "other processes used" in data["reading"], data["reading"]
+    assert "too little work" not in data["reading"]
+
+
+def test_outside_load_is_what_others_used_beside_this_process_tree() -> None:
+    from workloads.session import outside_load
+
+    # 4 s of machine CPU in 2 s, 1 of it ours: others kept 1.5 cores busy
+    assert outside_load((0.0, 10.0, 1.0), (2.0, 14.0, 2.0), cpus=2) == 1.5
+    assert outside_load((0.0, 10.0, 1.0), (0.1, 14.0, 2.0), cpus=2) is None  # too short
+    assert outside_load((0.0, 10.0, 1.0), (2.0, 10.5, 2.0), cpus=2) == 0.0  # never negative

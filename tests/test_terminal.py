@@ -104,3 +104,37 @@ def test_a_too_small_terminal_says_so() -> None:
         assert term.proc.wait(10) == 0
     finally:
         term.close()
+
+
+def test_the_dashboard_opens_on_the_users_own_function() -> None:
+    term = Terminal(
+        "--target", "tests/sample_targets.py:where", "--inputs", "[1, 2, 3]", "-b", "thread-pool"
+    )
+    try:
+        term.wait_for(lambda s: "where (yours)" in s and "timeline" in s)
+        term.press("r")
+        term.wait_for(lambda s: "finished" in s and "3/3 tasks" in s)
+        term.press("c")
+        screen = term.wait_for(lambda s: "→ use" in s or "→ stay sequential" in s, timeout=90)
+        assert "sample_targets.py:where" in screen
+        term.press("\x1b")  # esc: back to the dashboard
+        term.wait_for(lambda s: "where (yours)" in s)
+        term.press("q")
+        assert term.proc.wait(10) == 0
+    finally:
+        term.close()
+
+
+def test_at_80x24_a_threads_run_shows_most_of_its_lanes() -> None:
+    term = Terminal("-w", "sleep", "-b", "threads", "--tasks", "14", "--scale", "0.1",
+                    cols=80, rows=24)  # fmt: skip
+    try:
+        term.wait_for(lambda s: "timeline" in s)
+        term.press("r")
+        screen = term.wait_for(lambda s: "finished" in s)
+        lanes = [line for line in screen.splitlines() if line.lstrip("│ ").startswith("t")]
+        assert len(lanes) >= 12, screen
+        term.press("v")  # the side panes come back
+        term.wait_for(lambda s: "workloads" in s and "executor" in s)
+    finally:
+        term.close()

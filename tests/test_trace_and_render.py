@@ -104,17 +104,18 @@ def test_adjacent_tasks_alternate_styles_and_failures_stand_out() -> None:
 
 
 def test_a_frame_costs_the_same_for_many_tasks() -> None:
-    # 20,000 back-to-back tasks: each of 50 cells still gets its own busy share.
+    # 20,000 back-to-back tasks: each of 50 cells still gets its own busy share, and shows
+    # where its last task starts (400 a cell: each cell reads as its own mark, not one bar).
     trace = one_lane_trace(*((i, i + 1, 1, events.OK) for i in range(20_000)))
     runs = timeline.render_lane(trace, 0, 0, 20_000 * MS, 50, 20_000 * MS)
-    assert "".join(text for text, _ in runs) == "█" * 50
+    assert "".join(text for text, _ in runs) == "▌" * 50
 
 
 def test_a_running_task_grows_until_now() -> None:
     trace = Trace()
     trace.ingest([events.run_started(0, {"tasks": 1}), events.task_started(0, 7, 7, 0)])
-    early = timeline.render_lane(trace, 0, 0, 100 * MS, 10, 30 * MS)
-    later = timeline.render_lane(trace, 0, 0, 100 * MS, 10, 60 * MS)
+    early = timeline.render_lane(trace, 0, 0, 100 * MS, 10, 30 * MS, running_share=1.0)
+    later = timeline.render_lane(trace, 0, 0, 100 * MS, 10, 60 * MS, running_share=1.0)
     assert early[0] == ("███", timeline.RUNNING)
     assert later[0] == ("██████", timeline.RUNNING)
 

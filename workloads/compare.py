@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ class Figures:
     efficiency: float | None
     reading: str
     chunksize: int | None = None  # tasks per hand-over the backend really used
+    verdict: Verdict | None = None  # what the reading concluded
 
     @property
     def finished(self) -> bool:
@@ -164,13 +166,38 @@ def _short(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} µs" if seconds < 0.001 else f"{seconds * 1e3:.1f} ms"
 
 
+class Verdict(str, Enum):
+    """What a reading concluded, for views that act on it (the recommendation)."""
+
+    UNFINISHED = "unfinished"
+    ONE_AT_A_TIME = "one at a time"  # sequential, or a single worker
+    DISPATCH = "dispatch"  # tasks shorter than handing them over
+    NOISY_BASELINE = "noisy baseline"
+    BUSY_MACHINE = "busy machine"
+    RELEASES_GIL = "releases the GIL"
+    GIL = "GIL"
+    OVERLAPS_WAITING = "overlaps waiting"
+    STARTUP = "start-up and pickling"
+    CORES = "cores"
+    FASTER = "faster"
+    NO_GAIN = "no gain"
+    UNEXPLAINED = "unexplained"
+
+
 def reading(
     figures: Figures, speedup: float | None, baseline: Baseline | None, gil: bool = True
 ) -> str:
     """One line that says what the numbers mean, chosen from the measurement itself."""
+    return judge(figures, speedup, baseline, gil)[1]
+
+
+def judge(
+    figures: Figures, speedup: float | None, baseline: Baseline | None, gil: bool = True
+) -> tuple[Verdict, str]:
+    """The verdict on a run and the sentence that says it, from what the run measured."""
     stats, backend, cores, usable = figures.stats, figures.backend, figures.cores, figures.usable
     if not figures.finished:
-        return figures.unfinished_text()
+        return Verdict.UNFINISHED, figures.unfinished_text()
     done = max(stats.ok + stats.errors, 1)
     share = stats.cpu_s / stats.busy_s if stats.busy_s > 0 else 0.0  # on CPU while running
     cpu_par, par = stats.cpu_parallelism, stats.parallelism
@@ -179,26 +206,27 @@ def reading(
         if figures.loaded and figures.outside is not None
         else ""
     )
-    if backend == "sequential" or cores == 1 and backend not in THREAD_BACKENDS:
+    threads = backend in THREAD_BACKENDS
+    if backend == "sequential" or (cores == 1 and not threads):
         kind = (
             f"the tasks computed {share:.0%} of their time"
             if share >= CPU_BOUND_SHARE
             else f"the tasks waited {1 - share:.0%} of their time (I/O, sleep or a lock)"
         )
         first = "the baseline: one task at a time" if backend == "sequential" else "one worker"
-        return f"{first}; {kind}" + (f"; {busy_elsewhere}" if busy_elsewhere else "")
+        text = f"{first}; {kind}" + (f"; {busy_elsewhere}" if busy_elsewhere else "")
+        return Verdict.ONE_AT_A_TIME, text
     # A CPU-bound function: known from its baseline, else from its tasks on this run.
     cpu_bound = baseline.cpu_bound if baseline is not None else share >= CPU_BOUND_SHARE
     task_s = stats.busy_s / done
-    threads = backend in THREAD_BACKENDS
     if speedup is not None and speedup < NO_GAIN and task_s < TINY_TASK_S:
         worker = "a thread" if threads else "another process"
-        return (
+        return Verdict.DISPATCH, (
             f"slower than sequential: a task takes {_short(task_s)}, less than handing it to "
             f"{worker} costs"
         )
     if speedup is not None and cpu_bound and speedup > cores * 1.05 and cpu_par <= cores:
-        return (
+        return Verdict.NOISY_BASELINE, (
             f"{speedup:.1f}× is more than {cores} cores can give: the sequential run was slow "
             "this time (a busy machine); compare again"
         )
@@ -207,7 +235,7 @@ def reading(
         if saturated and (speedup is None or speedup < 0.85 * cores):
             # The run used what the others left: waiting for a core then looks like the GIL or
             # like I/O, and what it would do alone is unknown.
-            return (
+            return Verdict.BUSY_MACHINE, (
                 f"{busy_elsewhere}, and this run used the rest ({cpu_par:.2f} cores): "
                 "too busy a machine to judge; compare again when it is idle"
             )
@@ -216,42 +244,51 @@ def reading(
             why = (
                 "no GIL in this Python" if not gil else "the function releases the GIL as it works"
             )
-            return f"threads compute in parallel: {why} (CPU parallelism {cpu_par:.2f} on {cores} cores)"
+            return Verdict.RELEASES_GIL, (
+                f"threads compute in parallel: {why} (CPU parallelism {cpu_par:.2f} on "
+                f"{cores} cores)"
+            )
         if par >= SCALES and cpu_par >= 0.6 and cpu_bound:
-            return (
+            return Verdict.GIL, (
                 "no gain on CPU-bound work: the GIL lets one thread run Python at a time "
                 f"(CPU parallelism {cpu_par:.2f} while {par:.1f} tasks were in progress)"
             )
         if par >= SCALES and share < CPU_BOUND_SHARE:
-            return (
+            return Verdict.OVERLAPS_WAITING, (
                 f"threads overlap the waiting: {par:.1f} tasks in progress at once, using "
                 f"{cpu_par:.2f} cores (they wait on I/O, sleep or a lock, which releases the GIL)"
             )
     if busy_elsewhere and (speedup is None or speedup < 0.85 * cores):
-        return f"{busy_elsewhere}, so this run could not have them all: compare again when idle"
+        return Verdict.BUSY_MACHINE, (
+            f"{busy_elsewhere}, so this run could not have them all: compare again when idle"
+        )
     if backend in PROCESS_BACKENDS:
         if speedup is not None and speedup < NO_GAIN:
             overhead = stats.wall_s - stats.busy_s / cores
-            return (
+            return Verdict.STARTUP, (
                 f"slower than sequential: {stats.busy_s:.2f} s of tasks on {cores} cores took "
                 f"{stats.wall_s:.2f} s; starting processes and pickling cost the other "
                 f"{max(overhead, 0):.2f} s"
             )
         if cpu_par >= SCALES:
-            return f"{cpu_par:.1f} of {cores} cores busy: each process has its own GIL"
+            return Verdict.CORES, (
+                f"{cpu_par:.1f} of {cores} cores busy: each process has its own GIL"
+            )
         if par >= SCALES and share < CPU_BOUND_SHARE:
-            return (
+            return Verdict.OVERLAPS_WAITING, (
                 f"the waits overlap ({par:.1f} tasks in progress, {cpu_par:.2f} cores used): "
                 "threads would do the same without starting processes"
             )
     if speedup is not None and speedup >= SCALES:
-        return f"{speedup:.1f}× faster: the tasks overlap"
+        return Verdict.FASTER, f"{speedup:.1f}× faster: the tasks overlap"
     if par < SCALES:
-        return (
+        return Verdict.NO_GAIN, (
             f"about as fast as sequential: the tasks ran about one at a time (parallelism "
             f"{par:.2f}): too few tasks to share, or one long task"
         )
-    return f"{par:.1f} tasks in progress at once, but only {cpu_par:.2f} cores used"
+    return Verdict.UNEXPLAINED, (
+        f"{par:.1f} tasks in progress at once, but only {cpu_par:.2f} cores used"
+    )
 
 
 def recommend(results: list[CompareResult]) -> str:
@@ -277,20 +314,21 @@ def recommend(results: list[CompareResult]) -> str:
     lightness = ["thread-pool", "threads", "process-pool", "mp-pool", "processes"]
     close = [r for r in rows if (r.speedup or 0.0) >= 0.9 * best]
     chosen = min(close, key=lambda r: lightness.index(r.backend) if r.backend in lightness else 99)
-    text = f"use {chosen.backend}: {chosen.speedup or 0:.2f}× on {cores} cores"
-    threads = chosen.backend in THREAD_BACKENDS
-    others = [r for r in rows if (r.backend in THREAD_BACKENDS) != threads]
+    speed = chosen.speedup or 0.0
+    text = f"use {chosen.backend}: {speed:.2f}× on {cores} cores"
+    on_threads = chosen.backend in THREAD_BACKENDS
+    others = [r for r in rows if (r.backend in THREAD_BACKENDS) != on_threads]
     if others:
         other = max(others, key=lambda r: r.speedup or 0.0)
-        speed = other.speedup or 0.0
-        if threads and speed >= 0.9 * (chosen.speedup or 0.0):
-            text += f"; {other.backend} {speed:.2f}× adds start-up and pickling"
-        elif threads:
-            text += f"; {other.backend} reaches {speed:.2f}×"
+        other_speed = other.speedup or 0.0
+        if on_threads and other_speed >= 0.9 * speed:
+            text += f"; {other.backend} ({other_speed:.2f}×) adds start-up and pickling for nothing"
+        elif on_threads:
+            text += f"; the best process backend, {other.backend}, gives {other_speed:.2f}×"
         else:
-            text += f"; {other.backend} reaches only {speed:.2f}×"
-            if other.figures.stats.cpu_parallelism < SCALES:
-                text += " (one core at a time: the GIL)"
+            text += f"; the best thread backend, {other.backend}, gives only {other_speed:.2f}×"
+            if other.figures.verdict is Verdict.GIL:
+                text += " (the GIL)"
     return text + caveat
 
 

@@ -1,10 +1,14 @@
 """Provides the timeline renderer: one row of glyphs per lane, bars per task, and a time axis.
 
 A bar covers its task from start to end with eighth-block precision at its ends. Each cell is
-computed from the lane's time index, so a frame costs the same for ten tasks or a million. Its fill says
-how much of that time the task spent on a CPU: solid when it computed throughout, shaded when
-it waited (for the GIL, a lock, the network). Neighbouring tasks alternate two styles so that
-back-to-back tasks stay distinguishable.
+computed from the lane's time index, so a frame costs the same for ten tasks or a million. Its
+fill says how much of that time the task spent on a CPU: solid when it computed throughout,
+shaded when it waited (for the GIL, a lock, the network), a line (━) when nobody measured it.
+
+Back-to-back tasks are told apart by the glyphs themselves, not only by colour (a plain-text
+capture or a monochrome terminal has none): where a task starts while the lane was busy right
+before it, the half cell holding that boundary is left blank. Neighbouring tasks also alternate
+two styles for terminals that do show colour.
 """
 
 from __future__ import annotations
@@ -13,10 +17,24 @@ import math
 from collections.abc import Sequence
 
 from workloads import events
-from workloads.trace import UNSET, Trace
+from workloads.trace import UNSET, LaneIndex, Trace
 
 LEFT_EIGHTHS = " ▏▎▍▌▋▊▉█"
 SHADES = ("░", "▒", "▓", "█")
+UNKNOWN = "━"  # the fill of a bar whose CPU share is not known: neither computing nor waiting
+
+# Where one task ends and the next begins inside a cell, one half of it stays blank: the ink
+# half belongs to the task that starts (right) or to the one that ends (left).
+STARTS_HALF = "▐"
+ENDS_HALF = "▌"
+UNKNOWN_STARTS_HALF = "╺"
+UNKNOWN_ENDS_HALF = "╸"
+TICK = "▏"
+
+# Glyphs whose ink reaches the right edge of their cell (or all but an eighth of it, a gap too
+# thin to see): a bar drawn with one of them runs on into the next cell, so a task starting
+# there needs a drawn boundary to read as another bar.
+_REACHES_RIGHT = frozenset((*SHADES, UNKNOWN, STARTS_HALF, UNKNOWN_STARTS_HALF, "▕", "▉"))
 
 # Style names; callers map them to colours (rich styles, component classes).
 BAR_A = "bar-a"
@@ -39,6 +57,15 @@ def shade(cpu_share: float) -> str:
     return SHADES[0]
 
 
+def _started_before(index: LaneIndex, t: float) -> int:
+    """The position of the last finished task that started strictly before ``t``, or -1.
+
+    Starts are whole nanoseconds, so "before ``t``" is "at or before ceil(t) - 1": a task
+    starting exactly on a cell edge belongs to the cell on the right of that edge.
+    """
+    return index.at(math.ceil(t) - 1)
+
+
 def render_lane(
     trace: Trace,
     lane_id: int,
@@ -52,12 +79,20 @@ def render_lane(
     """Glyph runs for one lane over ``[begin, end)`` in ``width`` cells: (text, style or None).
 
     Costs O(width × log tasks): each cell asks the lane's index for the busy and CPU time
-    inside it. A running task is drawn up to ``now_ns`` (or to when the run was stopped) and
-    filled by ``running_share``, the lane's live CPU share, when it is known.
+    inside it and for the tasks that start in it. A running task is drawn up to ``now_ns`` (or
+    to when the run was stopped) and filled by ``running_share``, the lane's live CPU share;
+    without one (none measured yet, or the run is over) its share is drawn as not known. So
+    are the finished tasks of a trace recorded without CPU times (``cpu_measured`` false).
+
+    A task that starts in a cell while the lane was busy just before (the previous task ended
+    in this cell, or the previous cell is drawn up to its right edge) gets a boundary: the
+    cell draws only the half on one side of the boundary, so every task reads as its own bar,
+    even without colour and when tasks meet exactly on a cell edge.
     """
     if width <= 0:
         return []
     index = trace.index[lane_id]
+    cpu_measured = bool(trace.info.get("cpu_measured", True))
     cell = max(end - begin, 1) / width
     running = trace.running.get(lane_id)
     run_start = run_end = 0
@@ -72,58 +107,104 @@ def render_lane(
     if selected is not None and selected < trace.count and trace.lane[selected] == lane_id:
         sel_start = trace.start[selected]
         sel_end = trace.end[selected] if trace.end[selected] != UNSET else now_ns
+    last = len(index) - 1  # the running task, if any, follows the last finished one
+
+    def known(position: int) -> bool:
+        """Whether the CPU time of the finished task at ``position`` was measured."""
+        return cpu_measured and position >= 0 and trace.cpu[index.tasks[position]] != UNSET
+
     glyphs: list[str] = []
     styles: list[str | None] = []
     a = float(begin)
     busy_a, cpu_a = index.until(a)
+    before_a = _started_before(index, a)
+    reaches_right = False  # whether the previous cell's ink touches this cell
     for i in range(width):
         b = begin + (i + 1) * cell
         mid = (a + b) / 2
         busy_m, _ = index.until(mid)
         busy_b, cpu_b = index.until(b)
+        before_b = _started_before(index, b)
         busy = busy_b - busy_a
         cpu = cpu_b - cpu_a
         left, right = busy_m - busy_a, busy_b - busy_m
         style: str | None = None
-        share = cpu / busy if busy > 0 else 0.0
+        share: float | None = cpu / busy if busy > 0 else 0.0
         if running is not None and run_end > a and run_start < b:
             overlap_l = max(0.0, min(run_end, mid) - max(run_start, a))
             overlap_r = max(0.0, min(run_end, b) - max(run_start, mid))
             if overlap_l + overlap_r >= busy:
                 style = run_style
-                share = running_share if running_share is not None else 1.0
+                share = running_share
             busy += overlap_l + overlap_r
             left += overlap_l
             right += overlap_r
-        coverage = busy / cell
-        if coverage < 1 / 16 and index.at(b) > index.at(a):
-            # Tasks too short for an eighth of a cell started here: a tick, so none is unseen.
-            glyphs.append("▏")
-            styles.append(ERROR if index.failures_between(a, b) else BAR_A)
-        elif coverage < 1 / 16:
-            glyphs.append(" ")
-            styles.append(None)
+        # The tasks starting in [a, b): finished ones in order, then perhaps the running one.
+        starts = before_b - before_a
+        run_starts_here = running is not None and a <= run_start < b
+        if run_starts_here:
+            starts += 1
+            last_start = float(run_start)
+            previous = last  # the task before the running one
         else:
-            if style is None:
-                if index.failures_between(a, b):
-                    style = ERROR
+            last_start = float(index.start_of(before_b)) if starts else 0.0
+            previous = before_b - 1
+        first_previous = before_a if before_a < before_b else last
+        coverage = busy / cell
+        if coverage < 1 / 16 and before_b > before_a:
+            # Tasks too short for an eighth of a cell started here: a tick, so none is unseen.
+            # A task that starts at the very end of the cell and goes on gets its tick on the
+            # right, joined to the rest of its bar.
+            glyph = "▕" if index.end_of(before_b) > b else TICK
+            style = ERROR if index.failures_between(a, b) else BAR_A
+        elif coverage < 1 / 16:
+            glyph, style = " ", None
+        else:
+            boundary = (
+                starts > 0
+                and previous >= 0
+                and coverage >= 0.5
+                and (
+                    starts >= 2
+                    or (first_previous >= 0 and index.end_of(first_previous) > a)
+                    or reaches_right
+                )
+            )
+            if boundary:
+                # Blank the half holding the boundary; the other half is inked by its task.
+                # Several starts: the last one decides (the two halves' busy times are equal
+                # up to rounding); one start: the half the starting task fills most.
+                starter_inks = last_start < mid or (starts == 1 and right > left)
+                if starter_inks and run_starts_here:
+                    ink_known = running_share is not None
+                    style = run_style
                 else:
-                    position = index.at(mid) if left >= right else index.at(b)
-                    style = BAR_A if position % 2 == 0 else BAR_B
-            fill = shade(share)
-            if coverage >= 0.94:
-                glyph = fill
-            elif right > left:  # the bar starts inside this cell
-                glyph = "▐" if coverage >= 0.5 else "▕"
-            elif fill == SHADES[3]:
-                glyph = LEFT_EIGHTHS[max(1, min(8, round(coverage * 8)))]
+                    ink = before_b if starter_inks else previous
+                    ink_known = known(ink)
+                    if index.failures_between(a, b):
+                        style = ERROR
+                    else:
+                        style = BAR_A if ink % 2 == 0 else BAR_B
+                if starter_inks:
+                    glyph = STARTS_HALF if ink_known else UNKNOWN_STARTS_HALF
+                else:
+                    glyph = ENDS_HALF if ink_known else UNKNOWN_ENDS_HALF
             else:
-                glyph = fill if coverage >= 0.5 else "▏"
+                if style is None:
+                    position = index.at(mid) if left >= right else before_b
+                    if not known(position):
+                        share = None
+                    if index.failures_between(a, b):
+                        style = ERROR
+                    else:
+                        style = BAR_A if position % 2 == 0 else BAR_B
+                glyph = _glyph(share, coverage, starts_inside=right > left)
             if sel_start >= 0 and sel_end > a and sel_start < b:
                 style = SELECTED
-            glyphs.append(glyph)
-            styles.append(style)
-        a, busy_a, cpu_a = b, busy_b, cpu_b
+        glyphs.append(glyph)
+        styles.append(style)
+        reaches_right = glyph in _REACHES_RIGHT
+        a, busy_a, cpu_a, before_a = b, busy_b, cpu_b, before_b
     runs: list[tuple[str, str | None]] = []
     for glyph, style in zip(glyphs, styles, strict=True):
         if runs and runs[-1][1] == style:
@@ -131,6 +212,22 @@ def render_lane(
         else:
             runs.append((glyph, style))
     return runs
+
+
+def _glyph(share: float | None, coverage: float, starts_inside: bool) -> str:
+    """The glyph of a cell ``coverage`` busy with one task (or one side of a cell's tasks)."""
+    fill = UNKNOWN if share is None else shade(share)
+    if coverage >= 0.94:
+        return fill
+    if starts_inside:  # the bar starts inside this cell
+        if coverage < 0.5:
+            return "▕"
+        return UNKNOWN_STARTS_HALF if fill == UNKNOWN else STARTS_HALF
+    if fill == SHADES[3]:
+        return LEFT_EIGHTHS[max(1, min(8, round(coverage * 8)))]
+    if fill == UNKNOWN:
+        return UNKNOWN if coverage >= 0.5 else UNKNOWN_ENDS_HALF
+    return fill if coverage >= 0.5 else TICK
 
 
 def nice_step(seconds: float, cells: int, min_gap: int = 8) -> float:
@@ -231,4 +328,7 @@ def _fit(text: str, width: int) -> str:
 
 def legend(order: Sequence[str] = SHADES[::-1]) -> str:
     """What the fills mean."""
-    return f"{order[0]} on CPU  {order[1]} mostly  {order[2]} partly  {order[3]} waiting"
+    return (
+        f"{order[0]} on CPU  {order[1]} mostly  {order[2]} partly  {order[3]} waiting  "
+        f"{UNKNOWN} CPU not known"
+    )

@@ -14,10 +14,11 @@ from textual.widgets import Static
 KEYS: list[tuple[str, str]] = [
     ("w", "to the workload list: ↑ ↓ move, enter picks it"),
     ("1 … 6", "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool"),
-    ("r", "run the selected workload (again)"),
+    ("r", "run the selected workload (again); in a replay: play it again"),
     ("x", "cancel the run: its processes are killed"),
     ("c", "compare: every backend in turn, with speedups (again: the last one; r reruns)"),
     ("b", "run the sequential baseline for speedups"),
+    ("n", "edit the numbers: workers, chunksize, tasks, the workload's own (↑ ↓ move, esc back)"),
     ("+  -", "one worker more / fewer"),
     ("m", "next start method: fork, spawn, forkserver"),
     ("o", "next mode: map, as-completed, wait"),
@@ -25,6 +26,7 @@ KEYS: list[tuple[str, str]] = [
     ("←  →", "pan the timeline"),
     ("f", "fit the whole run"),
     ("↑  ↓  tab", "select a task: its details show below the timeline"),
+    ("v", "fold the side panes away for a bigger timeline, or back (small terminals start folded)"),
     ("e", "export the run as a Chrome trace (Perfetto opens it)"),
     ("s", "save an SVG screenshot"),
     ("?", "this help"),
@@ -33,9 +35,11 @@ KEYS: list[tuple[str, str]] = [
 ]
 
 READING = (
-    "A bar is a task on its worker's lane. █ computing, ▓ ▒ partly, ░ waiting (for the GIL, a "
-    "lock, the network). Next to each lane: its live CPU %. Threads running Python take turns "
-    "on the GIL; processes each have their own."
+    "A bar is a task on its worker's lane; where one task ends and the next begins the bar "
+    "breaks (▐ ▌). █ computing, ▓ ▒ partly, ░ waiting (for the GIL, a lock, the network), "
+    "━ CPU not known (still running, stuck, or not recorded). Next to each lane: its live "
+    "CPU %. Under a finished run a reading says what its numbers show: the GIL, waiting, "
+    "start-up cost, or a machine busy with other work."
 )
 
 

@@ -259,7 +259,9 @@ class TimelineView(LineCacheWidget, can_focus=True):
             Segment(cpu_text[:cpu_width].rjust(cpu_width), self._style("timeline--lane-cpu")),
             Segment(" "),
         ]
-        share = (cpu / 100) if cpu is not None else None
+        # The live reading is the running task's share only while the run goes on: once it is
+        # over, a task still marked running (stalled, cancelled) has no share anyone measured.
+        share = (cpu / 100) if cpu is not None and not trace.finished else None
         runs = timeline.render_lane(
             trace, lane_id, begin, end, bar_width, self.now_ns or end, share, self.selected
         )
