@@ -98,6 +98,7 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
             "detail": trace.detail,
             "failure": trace.failure,
             "wall_us": round((end - begin) / 1000, 3),
+            "outside_load_cores": trace.outside_cores,  # what other processes used meanwhile
             "lanes": [
                 {
                     "label": lane.label,

@@ -340,6 +340,7 @@ def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Record
         "lane_kind": default_kind,
         "recording": name,
         "cpu_measured": cpu_measured,
+        "outside_cores": _number(meta.get("outside_load_cores")) if ours else None,
     }
     out.sort(key=replay_time)
     begin = ORIGIN_NS

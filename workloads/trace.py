@@ -155,6 +155,8 @@ class Lane:
             return f"thread {self.index} · pid {self.pid}/tid {self.tid}"
         if self.kind == events.LANE_MAIN:
             return f"main · pid {self.pid}"
+        if self.tid not in (self.pid, 0):  # another thread of a process (another tool's trace)
+            return f"proc {self.index} · pid {self.pid}/tid {self.tid}"
         return f"proc {self.index} · pid {self.pid}"
 
 
@@ -352,6 +354,9 @@ class Trace:
             elif kind == events.RUN_STARTED:
                 # The inputs move into a column; the info keeps everything else.
                 self.info = {k: v for k, v in event[2].items() if k != "inputs"}
+                outside = self.info.get("outside_cores")  # a recording says what it measured
+                if isinstance(outside, (int, float)):
+                    self.outside_cores = float(outside)
                 self.resize(int(self.info.get("tasks", 0)))
                 for task, text in enumerate(event[2].get("inputs", ())):
                     self.inputs[task] = text
