@@ -247,6 +247,7 @@ class ConcvizApp(App[None]):
         workloads.select_name(self.choices.workload)
         self._show_note()
         self.timeline.show(self.trace)
+        self._invite()
         self.timeline.tick(self.clock())
         self.results.follow(self.trace)
         self.results.catch_up()
@@ -304,12 +305,24 @@ class ConcvizApp(App[None]):
 
     # -- choices ----------------------------------------------------------------------------
 
+    def _invite(self) -> None:
+        """Before the first run, the timeline says what r will run (the list may be folded)."""
+        if self.trace is None:
+            choices = self.choices
+            name = choices.target if choices.on_target else choices.workload
+            self.timeline.show(
+                None,
+                f"Press r to run {name} on {choices.backend}."
+                " w: workloads · n: numbers · v: all panes · ?: keys",
+            )
+
     def _set_choices(self, choices: Choices) -> None:
         before = self.choices
         self.choices = choices
         self.executor.problem("")
         self.executor.show(choices)
         self._show_note()
+        self._invite()
         if self.session is not None and not self.session.done:
             self.notify("Applies to the next run.", timeout=2)
         elif (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from bisect import bisect_right
 from typing import ClassVar
 
@@ -217,8 +218,9 @@ class TimelineView(LineCacheWidget, can_focus=True):
     def _line(self, y: int, width: int, height: int) -> Strip:
         trace = self.trace
         if trace is None or not trace.lanes:
-            if y == 0:
-                return Strip([Segment(self.message[:width], self._style("timeline--empty"))])
+            lines = textwrap.wrap(self.message, max(width, 8)) or [""]
+            if y < len(lines):
+                return Strip([Segment(lines[y][:width], self._style("timeline--empty"))])
             return Strip.blank(width, self.rich_style)
         label_width = self._label_width(width)
         cpu_width = 5
