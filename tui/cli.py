@@ -387,7 +387,7 @@ def _serve(args: argparse.Namespace) -> int:
     import shlex
 
     try:
-        from textual_serve.server import Server
+        from tui.serve import serve
     except ImportError:
         return _usage_error("serve needs the web extra: pip install 'concviz[web]' (textual-serve)")
     if not 1 <= args.port <= 65535:
@@ -401,7 +401,7 @@ def _serve(args: argparse.Namespace) -> int:
     command = " ".join(shlex.quote(part) for part in parts)
     where = f"http://{args.host}:{args.port}"
     sys.stderr.write(f"concviz: serving the dashboard at {where} (Ctrl+C stops)\n")
-    Server(command, host=args.host, port=args.port, title="concviz").serve()
+    serve(command, args.host, args.port)
     return EXIT_OK
 
 
