@@ -490,6 +490,8 @@ async def test_the_dashboard_runs_and_compares_the_users_own_function(tmp_path: 
         while screen.running and time.monotonic() < deadline:
             await pilot.pause(0.1)
         assert [r.stats.ok for r in screen.results] == [3] * 6
+        columns = [str(c.label) for c in screen.query_one(DataTable).columns.values()]
+        assert "chunks" in columns, "the chunksize each backend really used"
         assert "sample_targets.py:where" in str(screen.query_one(Vertical).border_title)
         advice = _plain(screen.query_one("#advice"))
         assert advice.startswith("→ ") and ("use " in advice or "stay sequential" in advice)

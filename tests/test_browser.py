@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -98,6 +99,29 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+    reap_browser_helpers()
+
+
+def reap_browser_helpers(timeout: float = 10.0) -> None:
+    """Chromium's helpers outlive the browser for a moment; runs made earlier in this process
+    made it a subreaper, so they end up as its children: wait for them, leave no zombie."""
+    import os
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        helpers = []
+        for child in psutil.Process().children():
+            try:
+                if child.name().startswith("chrom"):
+                    helpers.append(child)
+            except psutil.Error:
+                continue
+        if not helpers:
+            return
+        for helper in helpers:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(helper.pid, os.WNOHANG)
+        time.sleep(0.1)
 
 
 def screen(page: Any) -> str:
