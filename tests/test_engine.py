@@ -260,5 +260,7 @@ def test_a_busy_machine_is_said_instead_of_blaming_the_work() -> None:
 
 
 def test_an_unfinished_run_has_no_speedup() -> None:
-    said = _reading("process-pool", _stats(0.25, 0.5, 0.5, tasks=20), None, True, status="cancelled")
+    said = _reading(
+        "process-pool", _stats(0.25, 0.5, 0.5, tasks=20), None, True, status="cancelled"
+    )
     assert "no speedup" in said and "cancelled" in said
