@@ -235,7 +235,7 @@ def _reading(
 @pytest.mark.parametrize(
     ("backend", "stats", "speedup", "cpu_bound", "says"),
     [
-        ("threads", _stats(1.0, 4.0, 0.98), 0.95, True, "no gain on CPU-bound work: the GIL"),
+        ("threads", _stats(1.0, 4.0, 0.98), 0.95, True, "no gain: the GIL lets one thread"),
         ("threads", _stats(0.004, 0.00006, 0.00006), 0.3, True, "a task takes 6 µs, less than"),
         ("process-pool", _stats(0.4, 0.8, 0.75), 2.5, True, "more than 2 cores can give"),
         ("process-pool", _stats(0.55, 1.0, 0.95), 1.8, True, "1.7 of 2 cores busy"),
@@ -264,3 +264,53 @@ def test_an_unfinished_run_has_no_speedup() -> None:
         "process-pool", _stats(0.25, 0.5, 0.5, tasks=20), None, True, status="cancelled"
     )
     assert "no speedup" in said and "cancelled" in said
+
+
+def _row(
+    backend: str, speedup: float | None, verdict: comparing.Verdict
+) -> comparing.CompareResult:
+    from workloads.trace import Trace
+
+    figures = comparing.Figures(
+        backend=backend,
+        status=session.FINISHED,
+        stats=_stats(1.0, 1.0, 1.0),
+        workers=2,
+        cores=2,
+        usable=2,
+        outside=None,
+        speedup=speedup,
+        efficiency=None if speedup is None else speedup / 2,
+        reading="",
+        verdict=verdict,
+    )
+    return comparing.CompareResult(
+        backend, None, session.Outcome(session.FINISHED, Trace()), figures
+    )
+
+
+def test_the_recommendation_prefers_the_lighter_backend_within_ten_percent() -> None:
+    v = comparing.Verdict
+    rows = [
+        _row("sequential", 1.0, v.ONE_AT_A_TIME),
+        _row("thread-pool", 1.92, v.RELEASES_GIL),
+        _row("process-pool", 1.94, v.CORES),
+    ]
+    assert comparing.recommend(rows) == (
+        "use thread-pool: 1.92× on 2 cores; process-pool (1.94×) adds start-up and pickling"
+        " for nothing"
+    )
+
+
+def test_the_recommendation_names_the_gil_only_where_a_row_showed_it() -> None:
+    v = comparing.Verdict
+    gil = [_row("thread-pool", 0.95, v.GIL), _row("process-pool", 1.9, v.CORES)]
+    assert comparing.recommend(gil).endswith("gives only 0.95× (the GIL)")
+    busy = [_row("thread-pool", 0.95, v.BUSY_MACHINE), _row("process-pool", 1.9, v.CORES)]
+    assert "GIL" not in comparing.recommend(busy)
+
+
+def test_the_recommendation_can_be_to_stay_sequential() -> None:
+    v = comparing.Verdict
+    rows = [_row("threads", 1.02, v.NO_GAIN), _row("mp-pool", 0.6, v.STARTUP)]
+    assert comparing.recommend(rows).startswith("stay sequential: no backend beat it by 10 %")

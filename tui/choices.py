@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -51,10 +52,12 @@ class Choices:
     def describe_workload(self) -> tuple[str, tuple[str, str]]:
         """The chosen workload's one-line summary and its two-line note."""
         if self.on_target:
-            inputs = self.inputs or "[]"
-            shown = inputs if len(inputs) <= 40 else inputs[:39] + "…"
+            try:
+                count = len(json.loads(self.inputs or "[]"))
+            except ValueError:  # refused with its reason when it runs
+                count = 0
             return (
-                f"your function {self.target}, on {shown}",
+                f"your function {self.target}, on {count} input{'s' if count != 1 else ''}",
                 (
                     "Watch: which backend keeps the most cores busy for your function.",
                     "Why: the readings say what was measured: GIL, waiting, or start-up cost.",

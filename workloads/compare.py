@@ -10,7 +10,7 @@ meanwhile — never from the workload's name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -156,10 +156,8 @@ def assess(
         speedup = baseline.wall_s / stats.wall_s
         # Over the cores the run could use: workers beyond them cannot add speed.
         efficiency = speedup / cores
-    text = reading(figures, speedup, baseline, gil)
-    return Figures(
-        **{**vars(figures), "speedup": speedup, "efficiency": efficiency, "reading": text}
-    )
+    verdict, text = judge(figures, speedup, baseline, gil)
+    return replace(figures, speedup=speedup, efficiency=efficiency, reading=text, verdict=verdict)
 
 
 def _short(seconds: float) -> str:
@@ -236,8 +234,8 @@ def judge(
             # The run used what the others left: waiting for a core then looks like the GIL or
             # like I/O, and what it would do alone is unknown.
             return Verdict.BUSY_MACHINE, (
-                f"{busy_elsewhere}, and this run used the rest ({cpu_par:.2f} cores): "
-                "too busy a machine to judge; compare again when it is idle"
+                f"{busy_elsewhere} and this run the rest ({cpu_par:.2f}): too busy to judge; "
+                "compare again when idle"
             )
     if threads:
         if cpu_par >= SCALES:
@@ -250,13 +248,13 @@ def judge(
             )
         if par >= SCALES and cpu_par >= 0.6 and cpu_bound:
             return Verdict.GIL, (
-                "no gain on CPU-bound work: the GIL lets one thread run Python at a time "
-                f"(CPU parallelism {cpu_par:.2f} while {par:.1f} tasks were in progress)"
+                "no gain: the GIL lets one thread run Python at a time "
+                f"(CPU parallelism {cpu_par:.2f}, {par:.1f} tasks in progress)"
             )
         if par >= SCALES and share < CPU_BOUND_SHARE:
             return Verdict.OVERLAPS_WAITING, (
-                f"threads overlap the waiting: {par:.1f} tasks in progress at once, using "
-                f"{cpu_par:.2f} cores (they wait on I/O, sleep or a lock, which releases the GIL)"
+                f"threads overlap the waiting: {par:.1f} tasks at once on {cpu_par:.2f} cores "
+                "(a thread waiting on I/O, sleep or a lock releases the GIL)"
             )
     if busy_elsewhere and (speedup is None or speedup < 0.85 * cores):
         return Verdict.BUSY_MACHINE, (
@@ -316,6 +314,10 @@ def recommend(results: list[CompareResult]) -> str:
     chosen = min(close, key=lambda r: lightness.index(r.backend) if r.backend in lightness else 99)
     speed = chosen.speedup or 0.0
     text = f"use {chosen.backend}: {speed:.2f}× on {cores} cores"
+    if chosen.backend == "threads" and chosen.figures.verdict is Verdict.OVERLAPS_WAITING:
+        # A thread per task beat the pool only by having more of them: waiting needs no core.
+        tasks = chosen.figures.stats.tasks
+        text += f" (or thread-pool with --workers {tasks}: waiting needs no core)"
     on_threads = chosen.backend in THREAD_BACKENDS
     others = [r for r in rows if (r.backend in THREAD_BACKENDS) != on_threads]
     if others:

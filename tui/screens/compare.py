@@ -28,6 +28,7 @@ COLUMNS = (
     "status",
 )
 BAR_MIN_WIDTH = 100
+NARROW_LABELS = {"chunks": "chunk", "wall s": "wall", "efficiency": "eff.", "CPU par.": "CPU"}
 
 
 class CompareScreen(Screen[comparing.CompareResult | None]):
@@ -38,7 +39,8 @@ class CompareScreen(Screen[comparing.CompareResult | None]):
     CompareScreen DataTable { height: auto; max-height: 12; }
     CompareScreen #compare-status { height: auto; color: $text-muted; }
     CompareScreen #readings { height: auto; }
-    CompareScreen #advice { height: auto; text-style: bold; margin-top: 1; }
+    CompareScreen #advice { height: auto; text-style: bold; }
+    CompareScreen #readings { margin-top: 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -97,8 +99,8 @@ class CompareScreen(Screen[comparing.CompareResult | None]):
             box.border_title = f"compare · {name} · {self.spec.tasks} tasks"
             yield self._table()
             yield Static("", id="compare-status")
+            yield Static("", id="advice")  # before the readings: a short screen cuts those
             yield Static("", id="readings")
-            yield Static("", id="advice")
         caption = Static(self.caption, id="caption")
         caption.display = bool(self.caption)
         yield caption
@@ -110,7 +112,8 @@ class CompareScreen(Screen[comparing.CompareResult | None]):
         table: DataTable[object] = DataTable(cursor_type="row", zebra_stripes=True)
         for column in COLUMNS:
             if column or self._bars:
-                table.add_column(column, key=column or "bar")
+                label = column if self._bars else NARROW_LABELS.get(column, column)
+                table.add_column(label, key=column or "bar")
         return table
 
     def on_mount(self) -> None:

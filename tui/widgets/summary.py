@@ -60,6 +60,7 @@ class SummaryPanel(Static):
             if cpu_measured:
                 text.append(f" · CPU {stats.cpu_parallelism:.2f}")
         if figures is not None:
+            # Most telling first: a short pane cuts the last lines.
             if figures.speedup is not None and figures.efficiency is not None:
                 text.append(
                     f"\nspeedup {figures.speedup:.2f}× vs sequential · efficiency "
@@ -69,8 +70,6 @@ class SummaryPanel(Static):
                 )
             elif not figures.finished:
                 text.append(f"\n{figures.unfinished_text()}", style="bold")
-            elif figures.backend != "sequential" and baseline_possible:
-                text.append("\nno sequential baseline for this work yet: press b", style="dim")
             if selected is None and figures.finished:
                 text.append(f"\n{figures.reading}", style="italic")
             if figures.loaded and "other processes" not in figures.reading:
@@ -79,6 +78,13 @@ class SummaryPanel(Static):
                     f"{figures.usable} cores meanwhile",
                     style="bold yellow",
                 )
+            if (
+                figures.speedup is None
+                and figures.finished
+                and figures.backend != "sequential"
+                and baseline_possible
+            ):
+                text.append("\nfor a speedup, b measures the sequential baseline", style="dim")
         if selected is not None and selected < trace.count:
             view = trace.task(selected)
             lane = view.lane
