@@ -228,7 +228,7 @@ def _reading(
         efficiency=None,
         reading="",
     )
-    baseline = comparing.Baseline(1.0, 0.98 if cpu_bound else 0.02)
+    baseline = comparing.Baseline(1.0, 0.98 if cpu_bound else 0.02) if speedup else None
     return comparing.reading(figures, speedup, baseline)
 
 
@@ -314,3 +314,30 @@ def test_the_recommendation_can_be_to_stay_sequential() -> None:
     v = comparing.Verdict
     rows = [_row("threads", 1.02, v.NO_GAIN), _row("mp-pool", 0.6, v.STARTUP)]
     assert comparing.recommend(rows).startswith("stay sequential: no backend beat it by 10 %")
+
+
+def test_threads_taking_turns_read_as_the_gil_without_a_baseline() -> None:
+    # sum-squares on 16 threads: 12 tasks in progress, one core busy (each task 8 % on CPU)
+    said = _reading("threads", _stats(3.0, 36.0, 3.0, tasks=16), None, True)
+    assert "the GIL lets one thread run Python at a time" in said, said
+    # sleeps on 12 threads: as many in progress, no core busy
+    said = _reading("threads", _stats(3.0, 36.0, 0.01, tasks=16), None, False)
+    assert "threads overlap the waiting" in said, said
+
+
+def test_cores_that_slow_each_other_are_told_apart_from_overhead() -> None:
+    figures = comparing.Figures(
+        backend="process-pool",
+        status=session.FINISHED,
+        stats=_stats(0.66, 1.2, 1.2, tasks=8),  # 0.15 s of CPU a task, on 1.8 cores
+        workers=2,
+        cores=2,
+        usable=2,
+        outside=0.05,
+        speedup=1.2,
+        efficiency=0.6,
+        reading="",
+    )
+    baseline = comparing.Baseline(0.8, 0.98, task_cpu_s=0.1)  # 0.1 s a task alone
+    said = comparing.reading(figures, 1.2, baseline)
+    assert "each task needed 1.5× the CPU time it takes alone" in said, said

@@ -24,6 +24,7 @@ TINY_TASK_S = 0.001  # below this a task costs less than handing it over
 CPU_BOUND_SHARE = 0.5  # tasks on a CPU at least half their time (one at a time) compute
 SCALES = 1.3  # a parallelism or speedup at least this high is a real gain, not noise
 NO_GAIN = 0.9  # a speedup below this is a loss
+ONE_CORE = 0.75  # CPU parallelism from which one core counts as kept busy
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Baseline:
 
     wall_s: float
     cpu_share: float  # task CPU time / task time, one task at a time: how CPU-bound the work is
+    task_cpu_s: float = 0.0  # CPU time of a task run alone (mean)
 
     @property
     def cpu_bound(self) -> bool:
@@ -44,7 +46,7 @@ class Baseline:
         if status != session.FINISHED or stats.unfinished or stats.crashed or not stats.wall_s:
             return None
         share = stats.cpu_s / stats.busy_s if stats.busy_s > 0 else 0.0
-        return cls(stats.wall_s, share)
+        return cls(stats.wall_s, share, stats.cpu_s / max(stats.ok + stats.errors, 1))
 
 
 @dataclass(frozen=True)
@@ -205,23 +207,30 @@ def judge(
         else ""
     )
     threads = backend in THREAD_BACKENDS
+    task_s = stats.busy_s / done
+    tiny = task_s < TINY_TASK_S
     if backend == "sequential" or (cores == 1 and not threads):
-        kind = (
-            f"the tasks computed {share:.0%} of their time"
-            if share >= CPU_BOUND_SHARE
-            else f"the tasks waited {1 - share:.0%} of their time (I/O, sleep or a lock)"
-        )
+        if tiny:  # a few µs: the CPU clock's steps and the probe's own cost blur the share
+            kind = f"{_short(task_s)} a task: too short to share out"
+        elif share >= CPU_BOUND_SHARE:
+            kind = f"the tasks computed {share:.0%} of their time"
+        else:
+            kind = f"the tasks waited {1 - share:.0%} of their time (I/O, sleep or a lock)"
         first = "the baseline: one task at a time" if backend == "sequential" else "one worker"
         text = f"{first}; {kind}" + (f"; {busy_elsewhere}" if busy_elsewhere else "")
         return Verdict.ONE_AT_A_TIME, text
     # A CPU-bound function: known from its baseline, else from its tasks on this run.
     cpu_bound = baseline.cpu_bound if baseline is not None else share >= CPU_BOUND_SHARE
-    task_s = stats.busy_s / done
-    if speedup is not None and speedup < NO_GAIN and task_s < TINY_TASK_S:
-        worker = "a thread" if threads else "another process"
+    worker = "a thread" if threads else "another process"
+    if speedup is not None and speedup < NO_GAIN and tiny:
         return Verdict.DISPATCH, (
             f"slower than sequential: a task takes {_short(task_s)}, less than handing it to "
             f"{worker} costs"
+        )
+    if speedup is None and tiny and par < 0.5:
+        return Verdict.DISPATCH, (
+            f"a task takes {_short(task_s)}, and tasks ran only {par:.0%} of the time: "
+            f"starting workers and handing each task to {worker} took the rest"
         )
     if speedup is not None and cpu_bound and speedup > cores * 1.05 and cpu_par <= cores:
         return Verdict.NOISY_BASELINE, (
@@ -246,7 +255,10 @@ def judge(
                 f"threads compute in parallel: {why} (CPU parallelism {cpu_par:.2f} on "
                 f"{cores} cores)"
             )
-        if par >= SCALES and cpu_par >= 0.6 and cpu_bound:
+        # One core kept busy while several tasks were in progress: they took turns on it.
+        # (Without a baseline, the tasks' own CPU share cannot tell: waiting for the GIL is
+        # not time on a CPU either.)
+        if par >= SCALES and cpu_par >= 0.6 and (cpu_bound or cpu_par >= ONE_CORE):
             return Verdict.GIL, (
                 "no gain: the GIL lets one thread run Python at a time "
                 f"(CPU parallelism {cpu_par:.2f}, {par:.1f} tasks in progress)"
@@ -267,6 +279,19 @@ def judge(
                 f"slower than sequential: {stats.busy_s:.2f} s of tasks on {cores} cores took "
                 f"{stats.wall_s:.2f} s; starting processes and pickling cost the other "
                 f"{max(overhead, 0):.2f} s"
+            )
+        slowed = (
+            (stats.cpu_s / done) / baseline.task_cpu_s
+            if baseline is not None and baseline.task_cpu_s > 0 and cpu_bound
+            else 0.0
+        )
+        if cpu_par >= SCALES and slowed >= 1.3 and speedup is not None and speedup < 0.85 * cores:
+            # The cores were busy, yet each task took more CPU than alone: they hindered each
+            # other (shared caches, hyperthreads of one core, a host lending them to others).
+            return Verdict.CORES, (
+                f"{cpu_par:.1f} of {cores} cores busy, but each task needed {slowed:.1f}× the "
+                "CPU time it takes alone: the cores slowed each other (shared caches, "
+                "hyperthreads or a busy host)"
             )
         if cpu_par >= SCALES:
             return Verdict.CORES, (
