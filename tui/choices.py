@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workloads import pyinfo
-from workloads.catalog import WORKLOADS, Param
+from workloads.catalog import TARGET_NOTE, WORKLOADS, Param
 from workloads.spec import MODES, PROCESS_BACKENDS, RunSpec, SpecError, build_spec
 
 TARGET = "target"  # the workload name of the user's own --target function
@@ -58,10 +58,7 @@ class Choices:
                 count = 0
             return (
                 f"your function {self.target}, on {count} input{'s' if count != 1 else ''}",
-                (
-                    "Watch: which backend keeps the most cores busy for your function.",
-                    "Why: the readings say what was measured: GIL, waiting, or start-up cost.",
-                ),
+                TARGET_NOTE,
             )
         workload = WORKLOADS.get(self.workload)
         if workload is None:

@@ -290,16 +290,19 @@ WORKLOADS: dict[str, Workload] = {
 }
 
 
+TARGET_NOTE = (
+    "Watch: which backend keeps the most cores busy for your function.",
+    "Why: the reading says what was measured: the GIL, waiting, or start-up cost.",
+)
+
+
 def target_workload(function: Callable[[Any], Any], label: str, inputs: list[Any]) -> Workload:
     """A workload for the user's own ``module:function`` and JSON inputs."""
     return Workload(
         name="target",
         function=function,
         summary=f"your function {label}",
-        note=(
-            "Watch: which backend gives your function the most parallelism.",
-            "Why: CPU-bound Python needs processes; I/O-bound work is fine on threads.",
-        ),
+        note=TARGET_NOTE,
         default_tasks=len(inputs),
         # --tasks beyond the inputs runs them again, round and round.
         prepare=_plain(lambda p, n: [inputs[i % len(inputs)] for i in range(n)]),
