@@ -291,6 +291,8 @@ class ConcvizApp(App[None]):
         # A small terminal gives the timeline the room; v brings the other panes back.
         small = width < NARROW_WIDTH or height < SHORT_HEIGHT
         dashboard.set_class(self.folded if self.folded is not None else small, "-folded")
+        if hasattr(self, "timeline"):  # mounted
+            self._invite()
 
     def action_toggle_panes(self) -> None:
         """Fold the workload, executor and results panes away (or back): more timeline."""
@@ -310,10 +312,12 @@ class ConcvizApp(App[None]):
         if self.trace is None:
             choices = self.choices
             name = choices.target if choices.on_target else choices.workload
+            folded = self.screen_stack[0].has_class("-folded")
+            panes = "v: all panes" if folded else "v: a bigger timeline"
             self.timeline.show(
                 None,
                 f"Press r to run {name} on {choices.backend}."
-                " w: workloads · n: numbers · v: all panes · ?: keys",
+                f" w: workloads · n: numbers · {panes} · ?: keys",
             )
 
     def _set_choices(self, choices: Choices) -> None:
