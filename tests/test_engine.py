@@ -341,3 +341,10 @@ def test_cores_that_slow_each_other_are_told_apart_from_overhead() -> None:
     baseline = comparing.Baseline(0.8, 0.98, task_cpu_s=0.1)  # 0.1 s a task alone
     said = comparing.reading(figures, 1.2, baseline)
     assert "each task needed 1.5× the CPU time it takes alone" in said, said
+
+
+def test_runs_mostly_spent_starting_workers_say_so() -> None:
+    # fork-deadlock on spawn: 20 fresh processes, each task a 1 ms log call, 7 s of wall
+    said = _reading("mp-pool", _stats(7.0, 0.026, 0.002, tasks=20), None, False)
+    assert "tasks ran only under 1% of the time" in said, said
+    assert "about as fast as sequential" not in said  # nothing measured it against one

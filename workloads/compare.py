@@ -227,10 +227,14 @@ def judge(
             f"slower than sequential: a task takes {_short(task_s)}, less than handing it to "
             f"{worker} costs"
         )
-    if speedup is None and tiny and par < 0.5:
-        return Verdict.DISPATCH, (
-            f"a task takes {_short(task_s)}, and tasks ran only {par:.0%} of the time: "
-            f"starting workers and handing each task to {worker} took the rest"
+    if speedup is None and par < 0.5:
+        # Less than half of the wall time had any task running: the rest was the backend's.
+        made = len(stats.lanes)
+        what = "threads" if threads else "worker processes"
+        return Verdict.DISPATCH if tiny else Verdict.STARTUP, (
+            f"tasks ran only {'under 1%' if par < 0.01 else f'{par:.0%}'} of the time "
+            f"({_short(task_s)} each): starting {made} "
+            f"{what} and handing the tasks over took the rest"
         )
     if speedup is not None and cpu_bound and speedup > cores * 1.05 and cpu_par <= cores:
         return Verdict.NOISY_BASELINE, (
@@ -305,9 +309,10 @@ def judge(
     if speedup is not None and speedup >= SCALES:
         return Verdict.FASTER, f"{speedup:.1f}× faster: the tasks overlap"
     if par < SCALES:
+        first = "about as fast as sequential: " if speedup is not None and speedup < SCALES else ""
         return Verdict.NO_GAIN, (
-            f"about as fast as sequential: the tasks ran about one at a time (parallelism "
-            f"{par:.2f}): too few tasks to share, or one long task"
+            f"{first}the tasks ran about one at a time (parallelism {par:.2f}): too few tasks "
+            "to share, one long task, or workers that could not start them sooner"
         )
     return Verdict.UNEXPLAINED, (
         f"{par:.1f} tasks in progress at once, but only {cpu_par:.2f} cores used"
