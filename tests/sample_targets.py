@@ -57,3 +57,33 @@ def nap(seconds: float) -> float:
 
     time.sleep(seconds)
     return seconds
+
+
+# Tasks that leave processes behind: a forked child, a subprocess, a daemon that left its
+# parent (setsid, forked twice). The run must end them all and say which task left what.
+def leave_fork(x: int) -> int:
+    import time
+
+    if os.fork() == 0:
+        time.sleep(300)
+        os._exit(0)
+    return x
+
+
+def leave_popen(x: int) -> int:
+    import subprocess
+
+    subprocess.Popen(["sleep", "301"])
+    return x
+
+
+def leave_daemon(x: int) -> int:
+    import time
+
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(302)
+            os._exit(0)
+        os._exit(0)
+    return x

@@ -52,9 +52,12 @@ class Choices:
     def describe_workload(self) -> tuple[str, tuple[str, str]]:
         """The chosen workload's one-line summary and its two-line note."""
         if self.on_target:
+            inputs = self.inputs or "[]"
+            if inputs.startswith("@"):  # a file: read only when a run starts, never per redraw
+                return f"your function {self.target}, on the inputs in {inputs[1:]}", TARGET_NOTE
             try:
-                count = len(json.loads(self.inputs or "[]"))
-            except ValueError:  # refused with its reason when it runs
+                count = len(json.loads(inputs))
+            except (ValueError, RecursionError):  # refused with its reason when it runs
                 count = 0
             return (
                 f"your function {self.target}, on {count} input{'s' if count != 1 else ''}",

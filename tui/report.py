@@ -108,6 +108,8 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         console.print(Text(f"  still alive when stopped: {shown}", style="yellow"))
     if outcome.pending:
         console.print(Text(f"  {outcome.pending} task(s) never started", style="yellow"))
+    for line in left_behind_lines(trace):
+        console.print(Text(line, style="yellow"))
     for pid, stack in outcome.stacks.items():
         console.print(
             Text(f"\nwhere pid {pid} is stuck (its threads' Python stacks):", style="bold yellow")
@@ -149,6 +151,15 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         console.print(
             Text(f"trace written to {trace_path} (open it in https://ui.perfetto.dev)", style="dim")
         )
+
+
+def left_behind_lines(trace: Any) -> list[str]:
+    """One line per process a task left running (the run ended them all)."""
+    lines = []
+    for task, pid, what in trace.left_behind():
+        who = f"task {task}" if task is not None else "a task"
+        lines.append(f"{who} left pid {pid} running ({what}): ended with the run")
+    return lines
 
 
 RECEIVED_SHOWN = 20  # result lines printed; --json has them all
@@ -239,6 +250,9 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
             for task, view in ((t, trace.task(t)) for t in range(trace.count))
         ],
         "received_order": list(trace.recv_order),
+        "left_behind": [
+            {"task": task, "pid": pid, "what": what} for task, pid, what in trace.left_behind()
+        ],
         "stuck": [vars(s) for s in outcome.stuck],
         "alive": [vars(p) for p in outcome.alive],
         "stacks": {str(pid): text for pid, text in outcome.stacks.items()},

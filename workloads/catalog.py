@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.handlers
+import math
 import queue
 import random
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ class Param:
     minimum: float | None = None
     multiple: bool = False
     choices: tuple[str, ...] = ()
+    schemes: tuple[str, ...] = ()  # a URL parameter: the only schemes it may use
 
     @property
     def flag(self) -> str:
@@ -37,11 +40,29 @@ class Param:
         """Why ``value`` is not acceptable, or None when it is."""
         values = value if self.multiple else [value]
         for item in values:
+            # nan passes every comparison below; inf sleeps or waits forever.
+            if isinstance(item, float) and not math.isfinite(item):
+                return f"{self.flag} must be a finite number, got {item}"
+            if self.schemes and not _url_with_scheme(item, self.schemes):
+                accepted = " and ".join(f"{scheme}://" for scheme in self.schemes)
+                return f"{self.flag} takes {accepted} addresses only, got {item!r}"
             if self.minimum is not None and item < self.minimum:
                 return f"{self.flag} must be at least {self.minimum:g}, got {item}"
             if self.choices and item not in self.choices:
                 return f"unknown {self.flag} {item!r} (choose from: {', '.join(self.choices)})"
         return None
+
+
+def _url_with_scheme(value: Any, schemes: tuple[str, ...]) -> bool:
+    """``value`` is a URL of one of ``schemes`` that names a host."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        return False
+    return parts.scheme.lower() in schemes and bool(host)
 
 
 Inputs = list[Any]
@@ -229,7 +250,16 @@ WORKLOADS: dict[str, Workload] = {
                 Param("scale", float, 0.1, "seconds of server latency per unit", minimum=0.0),
                 _SEED,
                 Param("size", int, 65536, "bytes per page", minimum=0),
-                Param("url", str, [], "fetch this URL instead (repeatable)", multiple=True),
+                # Only the network: urllib would read file:// (any local file, also for a
+                # browser tab of concviz serve), ftp:// and data: URLs as well.
+                Param(
+                    "url",
+                    str,
+                    [],
+                    "fetch this URL instead (repeatable)",
+                    multiple=True,
+                    schemes=("http", "https"),
+                ),
             ),
             kind="io",
         ),

@@ -23,6 +23,7 @@ TASK_SUBMITTED = 6  # (kind, task, t)
 TASK_STARTED = 7  # (kind, task, pid, tid, t)
 TASK_FINISHED = 8  # (kind, task, pid, tid, t, cpu_ns, status, result_repr, error)
 TASK_RESULT = 9  # (kind, task, t)  the driver received the task's result
+TASK_LEFT = 10  # (kind, task, pid, t, ((child pid, what), ...))  processes it left running
 
 # Task status as carried by TASK_FINISHED and kept by the trace.
 PENDING = 0
@@ -101,3 +102,8 @@ def task_finished(
 def task_result(task: int, t: int) -> Event:
     """The driver received ``task``'s result (map order vs completion order)."""
     return (TASK_RESULT, task, t)
+
+
+def task_left(task: int, pid: int, t: int, children: tuple[tuple[int, str], ...]) -> Event:
+    """``task`` returned leaving these child processes of its worker running."""
+    return (TASK_LEFT, task, pid, t, children)

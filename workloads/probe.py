@@ -87,6 +87,11 @@ class Sink:
             if len(buffer) >= BATCH_EVENTS:
                 self._send_locked()
 
+    def forget(self) -> None:
+        """In a forked child: close this copy of the connection, sending nothing."""
+        self._closed = True
+        self._conn.close()
+
     def flush(self) -> None:
         """Send whatever is buffered now."""
         with self._lock:
@@ -121,6 +126,56 @@ class Sink:
                     self._send_locked()
 
 
+class _Children:
+    """This thread's child processes, from ``/proc/thread-self/children`` (Linux): a process
+    a task forks or runs is listed there, under the thread that started it."""
+
+    def __init__(self) -> None:
+        try:
+            self._fd = os.open("/proc/thread-self/children", os.O_RDONLY)
+        except OSError:
+            self._fd = -1
+        self._seen: set[int] = set()
+
+    def new(self) -> tuple[tuple[int, str], ...]:
+        """Children that appeared since the last call and still run: (pid, command)."""
+        if self._fd < 0:
+            return ()
+        try:
+            raw = os.pread(self._fd, 1 << 16, 0)
+        except OSError:
+            return ()
+        if not raw:
+            return ()
+        found = []
+        for pid in map(int, raw.split()):
+            if pid in self._seen:
+                continue
+            self._seen.add(pid)
+            what = _running_command(pid)
+            if what is not None:
+                found.append((pid, what))
+        return tuple(found)
+
+    def __del__(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+
+
+def _running_command(pid: int) -> str | None:
+    """A child's command line, or None once it has exited (a zombie left no process)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            if stat.read().rpartition(b")")[2].split()[0] == b"Z":
+                return None
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            text = cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except (OSError, IndexError):
+        return None
+    return text[:80] or f"pid {pid}"
+
+
 class _State:
     lock = threading.Lock()
     address: str | None = None
@@ -131,6 +186,8 @@ class _State:
     targets: dict[Any, Callable[[Any], Any]] = {}
     stack_file: Any = None
     check_pickle = False  # pool workers send results back: refuse unpicklable ones clearly
+    watch_children = False  # the user's own function may leave processes behind: say which
+    children = threading.local()
 
 
 def stack_path(folder: str, pid: int) -> str:
@@ -152,10 +209,17 @@ def arm_stack_dump(folder: str) -> None:
 
 
 def _forget_inherited_sink() -> None:
-    # A forked child must not touch the parent's connection or its (possibly held) locks.
+    # A forked child must not touch the parent's connection or its (possibly held) locks, nor
+    # keep it open: a task's child holding its worker's connection would hide that worker's
+    # death (no end-of-file) for as long as it lives.
+    sink = _State.sink
+    if sink is not None:
+        with contextlib.suppress(Exception):
+            sink.forget()
     _State.sink = None
     _State.lock = threading.Lock()
     _State.announced = threading.local()
+    _State.children = threading.local()
 
 
 os.register_at_fork(after_in_child=_forget_inherited_sink)
@@ -219,14 +283,34 @@ def init_worker(address: str, start_method: str | None) -> None:
 def _resolve(target: Any) -> Callable[[Any], Any]:
     if callable(target):
         return target  # type: ignore[no-any-return]
+    _State.watch_children = True  # a user's function, loaded by name
     function = _State.targets.get(target)
     if function is None:
         function = _State.targets[target] = target.load()
     return function
 
 
+def _report_children(sink: Sink | None, task: int, pid: int) -> None:
+    """Tell the run about processes ``task`` started and left running (its thread's new
+    children); the supervisor ends them when the run is over."""
+    watcher = getattr(_State.children, "watcher", None)
+    if watcher is None:
+        watcher = _State.children.watcher = _Children()
+    left = watcher.new()
+    if left and sink is not None:
+        sink.emit(events.task_left(task, pid, time.perf_counter_ns(), left))
+
+
 def run_task(item: tuple[int, Any, Any]) -> Any:
     """Run one task under the probe; a task that raises returns a TaskFailure instead."""
+    try:
+        return _run_task(item)
+    finally:
+        if _State.watch_children:
+            _report_children(_sink(), item[0], os.getpid())
+
+
+def _run_task(item: tuple[int, Any, Any]) -> Any:
     task, target, argument = item
     sink = _sink()
     tid = threading.get_native_id()

@@ -8,7 +8,6 @@ seconds, a cancelled run and a vanished supervisor all end with the whole proces
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import pickle
@@ -26,7 +25,7 @@ from typing import Any
 
 import psutil
 
-from workloads import events, supervisor
+from workloads import events, procs, supervisor
 from workloads.spec import RunSpec
 from workloads.trace import Trace
 
@@ -132,20 +131,6 @@ def outside_load(
     return min(max(outside, 0.0), float(cpus))
 
 
-_subreaper_set = False
-
-
-def _become_subreaper() -> None:
-    """Adopt the run's orphans so they can be reaped here (this machine's init may not reap)."""
-    global _subreaper_set
-    if _subreaper_set or not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    _subreaper_set = True
-
-
 def _reap(pids: set[int], timeout: float) -> None:
     """Wait for adopted orphans of a killed run; they are never multiprocessing's own children."""
     deadline = time.monotonic() + timeout
@@ -236,7 +221,7 @@ class Session:
 
     def start(self) -> Session:
         """Start the supervisor and the bridge thread; returns at once."""
-        _become_subreaper()
+        procs.become_subreaper()
         start_resource_tracker()
         ctx = multiprocessing.get_context("spawn")
         with contextlib.suppress(Exception):  # psutil may not read the machine's counters
@@ -249,7 +234,17 @@ class Session:
             args=(self.spec, self._queue, str(self._rundir)),
             name="concviz-supervisor",
         )
-        self._process.start()
+        # Every process of the run carries the run's mark in its environment from its start
+        # (what /proc shows), so an orphan that reaches this process can be told apart.
+        previous = os.environ.get(procs.RUN_MARK)
+        os.environ[procs.RUN_MARK] = self._rundir.name
+        try:
+            self._process.start()
+        finally:
+            if previous is None:
+                os.environ.pop(procs.RUN_MARK, None)
+            else:
+                os.environ[procs.RUN_MARK] = previous
         self._bridge = threading.Thread(target=self._run_bridge, name="concviz-bridge", daemon=True)
         self._bridge.start()
         return self
@@ -510,6 +505,8 @@ class Session:
             self._queue = None  # its semaphores are released now, not at interpreter exit
         if self._seen_pids:
             _reap(self._seen_pids, timeout=0.5)
+        if self._rundir is not None:  # what escaped the supervisor's own sweep came here
+            procs.end_adopted(self._rundir.name)
         if self._outcome is not None and self._cpu_before is not None:
             with contextlib.suppress(Exception):
                 outside = outside_load(self._cpu_before, _cpu_clock(), psutil.cpu_count() or 1)
@@ -557,7 +554,31 @@ def shutdown() -> None:
     with contextlib.suppress(Exception):
         util._exit_function()  # type: ignore[attr-defined]  # multiprocessing's own exit steps
     with contextlib.suppress(Exception):
-        resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]  # reaps it
+        _stop_tracker(resource_tracker._resource_tracker)
+
+
+def _stop_tracker(tracker: Any, timeout: float = 2.0) -> None:
+    """multiprocessing's ``_stop`` with a deadline: close our end of the tracker's pipe (it
+    then unlinks what it still tracks and exits) and reap it. A process that kept a copy of
+    that pipe would keep it alive, and ``_stop`` would wait forever: after ``timeout`` the
+    tracker is killed instead."""
+    with tracker._lock:
+        fd, pid = getattr(tracker, "_fd", None), getattr(tracker, "_pid", None)
+        if fd is None or pid is None:
+            return
+        os.close(fd)
+        tracker._fd = None
+        deadline = time.monotonic() + timeout
+        while True:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.01)
+        tracker._pid = None
 
 
 def run(spec: RunSpec, listener: Listener | None = None, sample_cpu: bool = False) -> Outcome:

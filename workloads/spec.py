@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -23,6 +24,11 @@ POOL_BACKENDS = ("thread-pool", "mp-pool", "process-pool")
 MODES = ("map", "as-completed", "wait")
 MAX_WORKERS = 256
 MAX_TASKS = 1_000_000
+# Arrays and objects inside --inputs: deeper values break json, pickle and repr (each recurses),
+# and no task needs them.
+MAX_INPUT_DEPTH = 100
+# An --inputs @FILE larger than this is refused before it fills the memory (/dev/zero, a typo).
+MAX_INPUTS_BYTES = 64 * 1024 * 1024
 
 
 class SpecError(ValueError):
@@ -161,16 +167,78 @@ def parse_target(text: str, cwd: str | None = None) -> TargetRef:
     return ref
 
 
-def parse_inputs(text: str) -> tuple[Any, ...]:
-    """A JSON array; each element is one task's argument."""
+def _read_inputs_file(text: str, cwd: str | None) -> str:
+    """The contents of ``@FILE`` (relative to ``cwd``); raises SpecError with the reason."""
+    name = text[1:]
+    if not name:
+        raise SpecError("--inputs @: name the JSON file after the @, as in --inputs @inputs.json")
+    path = Path(cwd or os.getcwd(), name)
+    try:
+        # Read one byte more than allowed: a file (or a pipe) that has it is too large.
+        with path.open("rb") as handle:
+            data = handle.read(MAX_INPUTS_BYTES + 1)
+    except FileNotFoundError:
+        raise SpecError(f"--inputs {text}: no such file") from None
+    except IsADirectoryError:
+        raise SpecError(f"--inputs {text}: is a folder, not a JSON file") from None
+    except OSError as exc:
+        raise SpecError(f"--inputs {text}: cannot read it: {exc.strerror or exc}") from None
+    if len(data) > MAX_INPUTS_BYTES:
+        raise SpecError(f"--inputs {text}: larger than {MAX_INPUTS_BYTES // 2**20} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpecError(f"--inputs {text}: not UTF-8 text") from None
+
+
+def _nesting(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (without recursing, whatever the depth)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, list):
+            children: Any = item
+        elif isinstance(item, dict):
+            children = item.values()
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_INPUT_DEPTH:
+            break  # the answer is "too deep" already
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def parse_inputs(text: str, cwd: str | None = None) -> tuple[Any, ...]:
+    """A JSON array, given as text or as ``@FILE``; each element is one task's argument."""
+    source = "--inputs"
+    if text.startswith("@"):  # JSON never starts with @: this names a file
+        source = f"--inputs {text}"
+        text = _read_inputs_file(text, cwd)
+    too_deep = (
+        f"{source} is nested too deeply: at most {MAX_INPUT_DEPTH} levels of arrays and objects"
+    )
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SpecError(f"--inputs is not valid JSON ({exc.msg} at column {exc.colno})") from None
+        where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+        raise SpecError(f"{source} is not valid JSON ({exc.msg} at {where})") from None
+    except RecursionError:
+        raise SpecError(too_deep) from None
+    except ValueError:  # the only other one: an integer longer than Python converts
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        raise SpecError(f"{source} holds a number with more than {limit} digits") from None
     if not isinstance(value, list):
-        raise SpecError(f"--inputs must be a JSON array, got {type(value).__name__}")
+        raise SpecError(f"{source} must be a JSON array, got {type(value).__name__}")
     if not value:
-        raise SpecError("--inputs is an empty array: give at least one input")
+        raise SpecError(f"{source} is an empty array: give at least one input")
+    if len(value) > MAX_TASKS:
+        raise SpecError(
+            f"{source} has {len(value):,} elements; a run takes at most {MAX_TASKS:,} tasks"
+        )
+    if _nesting(value) > MAX_INPUT_DEPTH:
+        raise SpecError(too_deep)
     return tuple(value)
 
 
@@ -208,10 +276,17 @@ def build_spec(
         raise SpecError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     if chunksize is not None and chunksize <= 0:
         raise SpecError(f"--chunksize must be at least 1, got {chunksize}")
+    if chunksize is not None and chunksize > MAX_TASKS:
+        # A chunk holds at most every task; beyond sys.maxsize the pools' own slicing fails.
+        raise SpecError(
+            f"--chunksize must be at most {MAX_TASKS:,} (the most tasks a run has), got {chunksize}"
+        )
     if tasks is not None and not 1 <= tasks <= MAX_TASKS:
         raise SpecError(f"--tasks must be between 1 and {MAX_TASKS:,}, got {tasks}")
-    if stall_timeout < 0:
-        raise SpecError(f"--stall-timeout must be 0 (off) or more seconds, got {stall_timeout:g}")
+    if not (math.isfinite(stall_timeout) and stall_timeout >= 0):  # nan compares false
+        raise SpecError(
+            f"--stall-timeout must be 0 (off) or a finite number of seconds, got {stall_timeout:g}"
+        )
     given = {k: v for k, v in (params or {}).items() if v is not None and v != []}
 
     target_ref: TargetRef | None = None
@@ -225,7 +300,7 @@ def build_spec(
         target_ref = parse_target(target, cwd)
         if inputs is None:
             raise SpecError("--target needs --inputs, a JSON array such as '[1, 2, 3]'")
-        input_values = parse_inputs(inputs)
+        input_values = parse_inputs(inputs, cwd)
         name = "target"
         default_tasks = len(input_values)
         resolved: dict[str, Any] = {}

@@ -23,7 +23,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from workloads import backends, events, probe, pyinfo
+from workloads import backends, events, probe, procs, pyinfo
 from workloads.spec import RunSpec, SpecError
 
 FORWARD_INTERVAL_S = 0.02
@@ -172,16 +172,10 @@ def _redirect_stdio(log_path: Path) -> None:
 
 
 def _kill_descendants() -> None:
-    try:
-        import psutil
-
-        me = psutil.Process()
-        children = me.children(recursive=True)
-    except Exception:
-        return
-    for child in children:
-        with contextlib.suppress(Exception):
-            child.kill()
+    with contextlib.suppress(Exception):
+        for child in procs.living_descendants():
+            with contextlib.suppress(Exception):
+                child.kill()
 
 
 def _die(signum: int, frame: Any) -> None:
@@ -218,6 +212,32 @@ def _stop_helpers() -> None:
             tracker._stop()  # type: ignore[attr-defined]
 
 
+def _helper_pids() -> set[int]:
+    """multiprocessing's own helpers under this process: the forkserver, a resource tracker."""
+    from multiprocessing import forkserver, resource_tracker
+
+    pids = {
+        getattr(forkserver._forkserver, "_forkserver_pid", None),  # noqa: SLF001
+        getattr(resource_tracker._resource_tracker, "_pid", None),  # noqa: SLF001
+    }
+    return {pid for pid in pids if pid}
+
+
+def sweep_leftovers() -> list[dict[str, Any]]:
+    """End every process the run's tasks started and left running, and say which.
+
+    The backend has finished (its workers are gone), so anything still under this process
+    but multiprocessing's helpers was started by a task: a forked child, a ``subprocess``,
+    a daemon that called ``setsid`` (this process adopts orphans, see ``procs``). Left alive
+    they would hold the run's pipes open and outlive concviz.
+    """
+    keep = _helper_pids()
+    found = procs.living_descendants(keep)
+    left = [{"pid": proc.pid, "what": procs.describe(proc)} for proc in found]
+    procs.end_all_below(keep)
+    return left
+
+
 def run(spec: RunSpec, put: Callable[[object], None], rundir: Path) -> None:
     """Run ``spec`` in this process, sending events through ``put``."""
     sock_path = str(rundir / "events.sock")
@@ -239,6 +259,10 @@ def run(spec: RunSpec, put: Callable[[object], None], rundir: Path) -> None:
         final = events.run_failed(time.perf_counter_ns(), message)
     finally:
         probe.close()
+        # Before waiting for the workers' connections: a task's child may hold one open.
+        left = sweep_leftovers()
+        if left and final is not None and final[0] == events.RUN_FINISHED:
+            final[4]["left_behind"] = left
         # Every worker's last batch is forwarded before the run's final event.
         pump.finish(timeout=3.0)
         server.close()
@@ -284,6 +308,7 @@ def main(spec: RunSpec, out: Any, rundir: str) -> None:
     """Entry point of the supervisor process (started with spawn by the parent)."""
     path = Path(rundir)
     _redirect_stdio(path / "run.log")
+    procs.become_subreaper()  # what tasks start stays in this tree, whatever they do
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _die)
     signal.signal(signal.SIGHUP, _die)

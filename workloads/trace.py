@@ -236,6 +236,7 @@ class Trace:
         self.inputs = StrColumn()
         self.results = StrColumn()
         self.errors: dict[int, str] = {}
+        self.left: dict[int, tuple[tuple[int, str], ...]] = {}  # processes a task left running
         self.recv_order = array("i")
         self.cpu_samples: list[tuple[int, list[float]]] = []  # (time, percent per core)
         self.first_ns = UNSET  # earliest submit or start seen
@@ -334,6 +335,8 @@ class Trace:
                 self._ensure(event[1])
                 self.submit[event[1]] = event[2]
                 self._seen(event[2])
+            elif kind == events.TASK_LEFT:
+                self.left[event[1]] = tuple(event[4])
             elif kind == events.TASK_RESULT:
                 self._ensure(event[1])
                 self.recv[event[1]] = event[2]
@@ -390,6 +393,30 @@ class Trace:
             recv_ns=self.recv[task],
             cpu_ns=self.cpu[task],
         )
+
+    def left_behind(self) -> list[tuple[int | None, int, str]]:
+        """Processes the run's tasks left running, all ended with the run: (task, pid, what).
+
+        The run's end lists what was still running; the task is known where its worker saw the
+        process appear as its own child (a daemon that forked twice is known only to the end).
+        Without that list (a run stopped early), what the workers saw is all there is.
+        """
+        by_pid = {
+            pid: (task, what) for task, children in self.left.items() for pid, what in children
+        }
+        swept = self.detail.get("left_behind")
+        if not isinstance(swept, list):
+            return sorted(
+                ((task, pid, what) for pid, (task, what) in by_pid.items()),
+                key=lambda item: (item[0] if item[0] is not None else -1, item[1]),
+            )
+        found: list[tuple[int | None, int, str]] = []
+        for item in swept:
+            if isinstance(item, dict) and isinstance(item.get("pid"), int):
+                pid = item["pid"]
+                task = by_pid.get(pid, (None, ""))[0]
+                found.append((task, pid, str(item.get("what", "?"))))
+        return found
 
     def with_status(self, *statuses: int) -> list[int]:
         """Task ids whose status is one of ``statuses``."""
