@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -33,6 +33,11 @@ WAIT_S = 60  # generous upper bound for anything awaited on a loaded machine
 END_S = 10  # a closed tab's dashboard and its run must be gone within this
 # The first lines of the summary once the run of `-w double -b thread-pool --tasks 4` is drawn.
 DOUBLE_RUN = ("finished · thread-pool", "4/4 tasks")
+
+
+# concviz as the tests start it: this checkout's.
+ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+CONCVIZ = (sys.executable, "-m", "tui.cli")
 
 
 def free_port() -> int:
@@ -71,25 +76,29 @@ def describe(procs: list[psutil.Process]) -> list[str]:
 class Served:
     """`concviz serve ARGS` on a free loopback port; stopped with everything it started."""
 
-    def __init__(self, log: Path, *args: str) -> None:
+    def __init__(
+        self, log: Path, *args: str, concviz: Sequence[str] = CONCVIZ, cwd: Path = ROOT
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
+        self.err_path = log.with_name(log.name + ".stderr")
         self.args = args
+        self.concviz = concviz
+        self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.seen: dict[int, psutil.Process] = {}
 
     def __enter__(self) -> Served:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        # A file, not a pipe: serve logs every request, and a full pipe would block it.
-        with self.log_path.open("wb") as log:
+        # Files, not pipes: serve logs every request, and a full pipe would block it.
+        with self.log_path.open("wb") as log, self.err_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tui.cli", "serve", "--port", str(self.port), *self.args],
+                [*self.concviz, "serve", "--port", str(self.port), *self.args],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=ROOT,
+                stderr=err,
+                env=ENV,
+                cwd=self.cwd,
                 start_new_session=True,
             )
         self.root = psutil.Process(self.proc.pid)
@@ -109,7 +118,11 @@ class Served:
         self.stop()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return (self.log_path.read_text(errors="replace") + self.errors())[-4000:]
+
+    def errors(self) -> str:
+        """What serve wrote on its standard error."""
+        return self.err_path.read_text(errors="replace")
 
     def _wait_for_page(self) -> None:
         assert self.proc is not None
@@ -353,3 +366,205 @@ async def test_stopping_serve_ends_its_tabs_and_their_runs(tmp_path: Path) -> No
             await wait_until(lambda: tab.ended is not None, END_S, "the tab to be told")
             await wait_until(lambda: server.poll() is not None, END_S, "serve to exit")
             assert server.returncode == 0, served.log()
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "size"),
+    [
+        (120, 40, (120, 40)),
+        ("120", "40", (120, 40)),
+        (100000, 100000, (500, 200)),
+        ("100000", "100000", (500, 200)),
+        (10**400, 1e300, (500, 200)),
+        (0, -5, (1, 1)),
+        (80.7, 24.2, (80, 24)),
+        ("wide", 40, None),
+        (120, None, None),
+        (True, 40, None),
+        (float("nan"), 40, None),
+        (120, float("inf"), None),
+        ("9" * 5000, 40, None),
+        ([120], {"h": 40}, None),
+    ],
+)
+def test_terminal_sizes_from_a_browser_are_kept_within_bounds(
+    width: object, height: object, size: tuple[int, int] | None
+) -> None:
+    from tui.serve import terminal_size
+
+    assert terminal_size(width, height) == size
+
+
+MAX_RSS = 300 * 2**20  # at the largest size allowed a dashboard needs about 60 MB
+HUGE_HOLD_S = 4  # unclamped, the dashboard passed MAX_RSS within 3 s
+
+
+async def drain(ws: aiohttp.ClientWebSocketResponse, received: list[int]) -> None:
+    """Read a tab's frames (answering pings), counting their bytes: too many to draw here."""
+    async for msg in ws:
+        if msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+            received[0] += len(msg.data)
+        else:
+            break
+
+
+async def watch_memory(
+    served: Served, dashboard: psutil.Process, reader: asyncio.Task[None], seconds: float
+) -> None:
+    """For ``seconds``, the dashboard lives within MAX_RSS and its tab stays open."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert alive(dashboard), f"the dashboard ended:\n{served.log()}"
+        rss = dashboard.memory_info().rss
+        assert rss < MAX_RSS, f"the dashboard grew to {rss / 2**20:.0f} MB"
+        assert not reader.done(), f"the tab ended:\n{served.log()}"
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.timeout(300)
+async def test_a_huge_terminal_size_is_clamped_and_its_dashboard_ends_with_the_tab(
+    tmp_path: Path,
+) -> None:
+    with Served(tmp_path / "serve.log") as served:
+        async with aiohttp.ClientSession() as client:
+            # Frames of any size are taken: the dashboard's, not the client's, limits are tested.
+            ws = await client.ws_connect(
+                f"{served.url}/ws?width=100000&height=100000", max_msg_size=0
+            )
+            await ws.send_str(json.dumps(["resize", {"width": 100000, "height": 100000}]))
+            received = [0]
+            reader = asyncio.create_task(drain(ws, received))
+            await wait_until(lambda: len(served.dashboards()) == 1, WAIT_S, "the dashboard")
+            dashboard = served.dashboards()[0]
+            # Watched from the start, as a frame may take long to come: unclamped, the
+            # dashboard grows by gigabytes.
+            start = time.monotonic()
+            while not received[0]:
+                await watch_memory(served, dashboard, reader, 0.1)
+                assert time.monotonic() < start + WAIT_S, "never saw a frame"
+            await watch_memory(served, dashboard, reader, HUGE_HOLD_S)
+            # Sizes that are no numbers are ignored; the tab goes on.
+            await ws.send_str(json.dumps(["resize", {"width": "wide", "height": None}]))
+            await ws.send_str(json.dumps(["resize", {"width": [1], "height": True}]))
+            await watch_memory(served, dashboard, reader, 1)
+            await ws.close()
+            await asyncio.wait_for(reader, WAIT_S)
+            await assert_all_end([dashboard], served, "the closed tab's dashboard to end")
+            await assert_all_end(served.descendants(), served, "serve to have no process left")
+
+
+@pytest.mark.timeout(300)
+async def test_a_closed_tabs_dashboard_ends_even_when_it_does_not_answer(tmp_path: Path) -> None:
+    with Served(tmp_path / "serve.log") as served:
+        async with aiohttp.ClientSession() as client:
+            tab, dashboard, _ = await open_tab(served, client)
+            served.descendants()
+            # Stopped, it reads and draws nothing: as busy as a dashboard can be.
+            dashboard.suspend()
+            await tab.close()
+            await assert_all_end([dashboard], served, "the closed tab's dashboard to end")
+            await assert_all_end(served.descendants(), served, "serve to have no process left")
+            assert served.proc is not None and served.proc.poll() is None, "serve itself ended"
+
+
+PLANTED = """\
+import pathlib
+
+pathlib.Path(__file__).parent.parent.joinpath("planted-ran").write_text("planted tui.cli ran")
+"""
+
+
+@pytest.mark.timeout(300)
+async def test_a_tui_package_in_serves_folder_is_not_what_a_tab_runs(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("concviz")
+    if not script.exists():
+        pytest.skip("needs the installed concviz command (pip install -e .)")
+    folder = tmp_path / "work"
+    (folder / "tui").mkdir(parents=True)
+    (folder / "tui" / "__init__.py").write_text("")
+    (folder / "tui" / "cli.py").write_text(PLANTED)
+    ran = folder / "planted-ran"
+    # Without isolation, `python -m tui.cli` run in this folder is the planted one.
+    subprocess.run([*CONCVIZ, "--help"], cwd=folder, env=ENV, capture_output=True, timeout=WAIT_S)
+    assert ran.exists(), "the planted module would not run anyway: the test proves nothing"
+    ran.unlink()
+    with Served(tmp_path / "serve.log", concviz=[str(script)], cwd=folder) as served:
+        async with aiohttp.ClientSession() as client:
+            tab, dashboard, first = await open_tab(served, client)
+            assert dashboard.cwd() == str(folder)
+            assert not ran.exists(), "a tab ran the tui/cli.py of serve's folder"
+            await tab.close()
+            await assert_all_end([dashboard], served, "the closed tab's dashboard to end")
+
+
+def test_a_host_other_than_loopback_is_warned_about(tmp_path: Path) -> None:
+    with Served(tmp_path / "serve.log", "--host", "0.0.0.0") as served:
+        errors = served.errors()
+    warnings = [line for line in errors.splitlines() if "warning" in line]
+    assert len(warnings) == 1, errors
+    assert warnings[0].startswith("concviz: warning: 0.0.0.0 is not a loopback address"), errors
+    assert "anyone who can reach" in warnings[0], errors
+
+
+def test_loopback_is_served_without_a_warning(tmp_path: Path) -> None:
+    with Served(tmp_path / "serve.log", "--host", "localhost") as served:
+        errors = served.errors()
+    assert "warning" not in errors, errors
+    assert "serving the dashboard at http://localhost:" in errors, errors
+
+
+def sessions_processes(sid: int) -> list[psutil.Process]:
+    """Processes still in session ``sid``."""
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(OSError):
+            if os.getsid(proc.pid) == sid:
+                found.append(proc)
+    return found
+
+
+def refused(*args: str) -> tuple[int, str, str]:
+    """`concviz serve ARGS`, which must end at once (leaving nothing): code, stdout, stderr."""
+    proc = subprocess.Popen(
+        [*CONCVIZ, "serve", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=END_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError(f"serve {' '.join(args)} went on instead of refusing") from None
+    left = sessions_processes(proc.pid)
+    for leftover in left:
+        with contextlib.suppress(psutil.Error):
+            leftover.kill()
+    assert not left, describe(left)
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def test_a_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = refused("--port", str(port))
+    assert code == 2, err
+    assert out == "", out
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert err.startswith(f"concviz: error: cannot listen on 127.0.0.1 port {port}: "), err
+    assert "in use" in err, err
+
+
+def test_a_host_name_that_does_not_resolve_is_one_line_and_exit_2() -> None:
+    code, out, err = refused("--host", "no-such-host.invalid", "--port", str(free_port()))
+    assert code == 2, err
+    assert out == "", out
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert err.startswith("concviz: error: cannot listen on no-such-host.invalid: "), err

@@ -23,7 +23,8 @@ BACKEND_NAMES = ("sequential", "threads", "thread-pool", "processes", "mp-pool",
 
 EPILOG = """\
 exit codes of run and compare:
-  0 every task ok · 1 some task raised (or the run failed) · 2 bad usage
+  0 every task ok · 1 some task raised (or the run failed, or its --trace could not be
+  written after it ran) · 2 bad usage (nothing is started)
   3 stalled (no progress for --stall-timeout s) · 4 a worker crashed
   130 interrupted (Ctrl+C) · 143 terminated (SIGTERM) · 129 hung up (SIGHUP)
 
@@ -82,7 +83,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--target", help="your function: module:function or path/to/file.py:function"
     )
-    group.add_argument("--inputs", help="JSON array of arguments for --target, one per task")
+    group.add_argument(
+        "--inputs",
+        help="JSON array of arguments for --target, one per task; @FILE reads it from FILE",
+    )
     params = parser.add_argument_group("workload parameters")
     params.add_argument(
         "--size", type=int, help="sum-squares: N of range(N) · download: bytes per page"
@@ -276,6 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = _trace_dir_problem(args.trace)
         if problem:
             return _usage_error(problem)
+    if args.command == "run" and args.trace is not None:
+        problem = _trace_file_problem(args.trace)
+        if problem:
+            return _usage_error(problem)
     from workloads import session
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
@@ -352,6 +360,8 @@ def _dashboard_argv(args: argparse.Namespace) -> list[str]:
             location, _, function = value.rpartition(":")
             if location.endswith(".py") or os.sep in location:
                 value = f"{os.path.abspath(location)}:{function}"
+        if name == "inputs" and value.startswith("@") and len(value) > 1:  # @FILE: the same
+            value = "@" + os.path.abspath(value[1:])
         for item in value if isinstance(value, list) else [value]:
             argv += [flag, str(item)]
     return argv
@@ -387,7 +397,7 @@ def _serve(args: argparse.Namespace) -> int:
     import shlex
 
     try:
-        from tui.serve import serve
+        from tui.serve import ListenError, listen, loopback_only, serve
     except ImportError:
         return _usage_error("serve needs the web extra: pip install 'concviz[web]' (textual-serve)")
     if not 1 <= args.port <= 65535:
@@ -399,9 +409,19 @@ def _serve(args: argparse.Namespace) -> int:
     # choices given here. -I: only the installed concviz runs, never a tui/ in the current folder.
     parts = [sys.executable, "-I", "-m", "tui.cli", *_dashboard_argv(args)]
     command = " ".join(shlex.quote(part) for part in parts)
+    try:  # bound now: a port in use or an unknown host is one line, before anything starts
+        sockets = listen(args.host, args.port)
+    except ListenError as exc:
+        return _usage_error(str(exc))
+    if not loopback_only(sockets):
+        # Every page opened starts a dashboard: runs on this machine, fetches of any URL.
+        sys.stderr.write(
+            f"concviz: warning: {args.host} is not a loopback address: anyone who can reach"
+            f" port {args.port} can start runs on this machine and make the dashboard fetch URLs\n"
+        )
     where = f"http://{args.host}:{args.port}"
     sys.stderr.write(f"concviz: serving the dashboard at {where} (Ctrl+C stops)\n")
-    serve(command, args.host, args.port)
+    serve(command, args.host, args.port, sockets)
     return EXIT_OK
 
 
@@ -455,20 +475,48 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
     from tui import report
     from workloads import session
 
-    outcome = session.run(spec, sample_cpu=bool(args.trace))
-    if args.trace:
+    outcome = session.run(spec, sample_cpu=args.trace is not None)
+    written: str | None = None
+    failure: str | None = None
+    if args.trace is not None:  # checked before the run; a full disk shows only now
         from workloads.export import write_chrome_trace
 
         try:
             write_chrome_trace(outcome.trace, args.trace)
+            written = args.trace
         except OSError as exc:
-            sys.stderr.write(f"concviz: error: cannot write --trace {args.trace}: {exc.strerror}\n")
-            return EXIT_USAGE
+            failure = f"cannot write --trace {args.trace}: {exc.strerror or exc}"
+    # The run happened: its results come first, whatever became of the trace.
     if args.json:
         print(json.dumps(report.run_json(spec, outcome), indent=2))
     else:
-        report.print_run(spec, outcome, trace_path=args.trace)
-    return _exit_code(outcome)
+        report.print_run(spec, outcome, trace_path=written)
+    if failure is None:
+        return _exit_code(outcome)
+    sys.stdout.flush()  # the results before the error line, also on a shared terminal
+    sys.stderr.write(f"concviz: error: {failure} (the run above is complete)\n")
+    # Not 2: that says nothing was started. A stall, crash or interruption keeps its own code.
+    return max(_exit_code(outcome), EXIT_TASK_ERROR)
+
+
+def _trace_file_problem(text: str) -> str | None:
+    """Why ``--trace FILE`` of run cannot be written, or None; checked before the run starts."""
+    from pathlib import Path
+
+    if not text:
+        return "--trace needs a file name"
+    path = Path(text)
+    if text.endswith(os.sep) or path.is_dir():
+        return f"--trace {text}: names a folder; give a file name, such as {path / 'run.json'}"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"--trace {text}: no such folder {folder}"
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            return f"--trace {text}: the file is not writable"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        return f"--trace {text}: the folder {folder} is not writable"
+    return None
 
 
 def _trace_dir_problem(text: str) -> str | None:
