@@ -87,3 +87,27 @@ def leave_daemon(x: int) -> int:
             os._exit(0)
         os._exit(0)
     return x
+
+
+# Deaths with nothing to soften them: no sleep before, so a worker's last events are only
+# what it recorded an instant before it went.
+def kill_now(x: int) -> int:
+    import signal
+
+    if x == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
+def exit_zero(x: int) -> int:
+    if x == 1:
+        os._exit(0)
+    return x
+
+
+def stop_self(x: int) -> int:
+    import signal
+
+    if x == 1:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    return x

@@ -222,3 +222,62 @@ def test_no_color_is_honoured_by_the_report() -> None:
 
 def test_nothing_is_left_after_all_of_the_above() -> None:
     assert not leftover_children()
+
+
+def _target_run(function: str, backend: str, inputs: str, stall: float) -> session.Outcome:
+    spec = build_spec(
+        target=f"{HERE / 'sample_targets.py'}:{function}",
+        inputs=inputs,
+        backend=backend,
+        workers=2,
+        stall_timeout=stall,
+    )
+    return session.run(spec)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+@pytest.mark.parametrize("backend", PROCESS_BACKENDS)
+def test_a_worker_killed_the_instant_its_task_starts_is_a_crash_not_a_stall(
+    backend: str, attempt: int, no_leftovers: None
+) -> None:
+    started = time.monotonic()
+    outcome = _target_run("kill_now", backend, "[0, 1, 2, 3]", stall=0)  # never stall
+    assert time.monotonic() - started < 15
+    assert outcome.status == session.CRASHED, outcome.message
+    assert "SIGKILL while running task 2" in outcome.message
+    states = every_task_ended_once(outcome)
+    assert states["crashed"] == 1
+
+
+@pytest.mark.parametrize("backend", PROCESS_BACKENDS)
+def test_a_worker_that_exits_0_mid_task_has_crashed(backend: str, no_leftovers: None) -> None:
+    outcome = _target_run("exit_zero", backend, "[0, 1, 2]", stall=0)
+    assert outcome.status == session.CRASHED, outcome.message
+    assert "while running task 1" in outcome.message
+    assert "exit code 0" in outcome.message or "exit status unknown" in outcome.message
+    assert outcome.trace.task(1).status == "crashed"
+    every_task_ended_once(outcome)
+
+
+def test_a_stopped_worker_s_task_shows_as_started_and_stuck(no_leftovers: None) -> None:
+    outcome = _target_run("stop_self", "mp-pool", "[0, 1, 2, 3]", stall=1.5)
+    assert outcome.status == session.STALLED, outcome.message
+    stuck = {s.task for s in outcome.stuck}
+    assert 1 in stuck, "its start was recorded before the worker stopped"
+    assert outcome.trace.task(1).start_ns != -1
+    every_task_ended_once(outcome)
+
+
+def test_workers_coming_up_are_progress_not_a_stall(no_leftovers: None) -> None:
+    """32 spawned workers take seconds of CPU to import before the first task runs."""
+    spec = build_spec(
+        workload="double",
+        backend="mp-pool",
+        start_method="spawn",
+        workers=32,
+        tasks=64,
+        stall_timeout=0.5,
+    )
+    outcome = session.run(spec)
+    assert outcome.status == session.FINISHED, outcome.message
+    assert outcome.trace.stats().ok == 64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -138,3 +139,57 @@ def test_at_80x24_a_threads_run_shows_most_of_its_lanes() -> None:
         term.wait_for(lambda s: "workloads" in s and "executor" in s)
     finally:
         term.close()
+
+
+def test_a_hang_up_of_the_session_concviz_leads_leaves_nothing() -> None:
+    """`exec concviz` in a tmux pane or over ssh: concviz leads the session, and when the
+    terminal goes every process of its group gets SIGHUP — the resource tracker too."""
+    import glob
+    import pty
+    import tempfile
+
+    def shared() -> set[str]:
+        return set(glob.glob("/dev/shm/sem.mp-*")) | set(glob.glob("/dev/shm/concviz-*"))
+
+    before = shared()
+    pid, master = pty.fork()
+    if pid == 0:  # the child leads a new session with the pty as its terminal
+        os.environ.update(TERM="xterm-256color", PYTHONPATH=str(ROOT))
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "tui.cli", "-w", "sleep", "-b",
+                                  "process-pool", "--tasks", "6", "--scale", "1"])  # fmt: skip
+    try:
+        screen = b""
+        deadline = time.monotonic() + 30
+        while b"timeline" not in screen and time.monotonic() < deadline:
+            screen += os.read(master, 65536)
+        os.write(master, b"r")
+        tree: list[psutil.Process] = []
+        while len(tree) < 4 and time.monotonic() < deadline:  # tracker, supervisor, 2 workers
+            time.sleep(0.05)
+            with contextlib.suppress(OSError):
+                os.read(master, 65536)
+            tree = descendants(pid)
+        started = time.monotonic()
+        os.close(master)  # the terminal is gone: the kernel hangs up the session
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 129
+        # The resource tracker outlives concviz by a moment: it unlinks what the run left.
+        while living := [p.pid for p in tree if _alive(p)]:
+            assert time.monotonic() - started < 2.5, living
+            time.sleep(0.02)
+        assert time.monotonic() - started < 2.5, "everything ended within two seconds"
+        assert shared() <= before, "no semaphore or ring left in /dev/shm"
+        assert not glob.glob(os.path.join(tempfile.gettempdir(), f"concviz-{pid}-*"))
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -38,6 +39,7 @@ from workloads.compare import Baseline, CompareResult, Figures, assess
 from workloads.export import write_chrome_trace
 from workloads.replay import Recording, replay_time
 from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
+from workloads.text import visible
 from workloads.trace import Trace
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
@@ -85,6 +87,16 @@ def _input_gone(web: bool) -> bool:
     except (OSError, termios.error, AttributeError, ValueError):
         return True
     return False
+
+
+def _starting_text(spec: RunSpec) -> str:
+    """What the timeline says until the first task starts (spawning many workers takes a
+    while: the run is not stuck)."""
+    if spec.backend not in PROCESS_BACKENDS:
+        return "starting…"
+    count = spec.tasks if spec.backend == "processes" else spec.workers
+    workers = f"{count} worker process{'es' if count != 1 else ''}"
+    return f"starting {workers} ({spec.start_method})…"
 
 
 def _in_words(exc: SpecError) -> str:
@@ -343,7 +355,8 @@ class ConcvizApp(App[None]):
             return
         choices = self.choices if name is None else self.choices.with_workload(name)
         summary, lines = choices.describe_workload()
-        self.query_one("#note", Static).update(f"{summary}\n" + "\n".join(lines) if summary else "")
+        text = visible(f"{summary}\n" + "\n".join(lines), keep="\n") if summary else ""
+        self.query_one("#note", Static).update(Text(text))
 
     @on(OptionList.OptionHighlighted, "#workloads")
     def _workload_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -435,7 +448,7 @@ class ConcvizApp(App[None]):
         self.figures = None
         self.selected = None
         self.status = f"running {spec.backend}"
-        self.timeline.show(run.trace, "starting…")
+        self.timeline.show(run.trace, _starting_text(spec))
         self.results.follow(run.trace)
         run.start()
         self._refresh_summary()
@@ -464,9 +477,10 @@ class ConcvizApp(App[None]):
                 + ". Try another start method (m).",
                 severity="warning",
                 timeout=5,  # it covers the stack pane's end; the summary keeps saying it
+                markup=False,
             )
         elif outcome.status in (session.FAILED, session.CRASHED):
-            self.notify(outcome.message, severity="error", timeout=8)
+            self.notify(outcome.message, severity="error", timeout=8, markup=False)
         if self.trace is outcome.trace:
             # Frozen with the run: later choices change what r runs next, not this run's figures.
             self.figures = assess(outcome.trace, outcome.status, baseline, outcome.outside_cores)
@@ -511,11 +525,14 @@ class ConcvizApp(App[None]):
         spec = info.get("spec") if isinstance(info, dict) else None
         spec = spec if isinstance(spec, dict) else {}
         self.executor.show_recording(spec)
-        self.query_one("#executor-pane").border_title = f"executor · {Path(recording.path).name}"
+        self.query_one("#executor-pane").border_title = Text(
+            f"executor · {visible(Path(recording.path).name)}"
+        )
         self.query_one(WorkloadList).select_name(str(spec.get("workload")))
         note = info.get("note") if isinstance(info, dict) else None
         if isinstance(note, list):
-            self.query_one("#note", Static).update("\n".join(str(line) for line in note[:2]))
+            said = "\n".join(visible(str(line)) for line in note[:2])
+            self.query_one("#note", Static).update(Text(said))
         if not recording.cpu:
             self.cpu.message = "CPU not recorded"
             self.cpu.update_lines()
@@ -669,7 +686,8 @@ class ConcvizApp(App[None]):
             spec.get("backend"),
             time.strftime("%Y%m%d-%H%M%S"),
         ]
-        return "-".join(str(part) for part in parts if part) + suffix
+        # A recording names its own workload: only plain characters reach a file name.
+        return "-".join(re.sub(r"[^\w.+-]", "_", str(part)) for part in parts if part) + suffix
 
     def action_export(self) -> None:
         if self.trace is None or not self.trace.lanes:
@@ -680,7 +698,7 @@ class ConcvizApp(App[None]):
         except OSError as exc:
             self.notify(f"Cannot write the trace: {exc.strerror}", severity="error")
             return
-        self.notify(f"Trace written to {path}", timeout=6)
+        self.notify(f"Trace written to {path}", timeout=6, markup=False)
 
     def action_screenshot(self) -> None:
         # Messages on screen (say, "Trace written to …") are not part of the picture.
@@ -693,7 +711,7 @@ class ConcvizApp(App[None]):
         except OSError as exc:
             self.notify(f"Cannot save the screenshot: {exc.strerror}", severity="error")
             return
-        self.notify(f"Screenshot saved to {path}", timeout=6)
+        self.notify(f"Screenshot saved to {path}", timeout=6, markup=False)
 
     def action_pick_workload(self) -> None:
         """Into the workload list: arrows move, enter picks and goes back to the timeline."""
@@ -711,10 +729,12 @@ class ConcvizApp(App[None]):
         """SIGTERM, SIGHUP or a vanished terminal: end the run, then the app, whatever hangs.
 
         With its terminal gone Textual may never finish restoring it, and a stuck thread would
-        keep the interpreter alive: a daemon timer ends the process if a clean exit stalls.
+        keep the interpreter alive: a daemon timer ends the process if a clean exit stalls. By
+        then the run's processes are gone (``stop_run`` waited for them); restoring a terminal
+        takes a few milliseconds, so a second is plenty.
         """
         self.stop_run()
-        timer = threading.Timer(3.0, os._exit, args=(code,))
+        timer = threading.Timer(1.0, os._exit, args=(code,))
         timer.daemon = True
         timer.start()
         self.exit(return_code=code)

@@ -196,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _usage_error(message: str) -> int:
-    sys.stderr.write(f"concviz: error: {message}\n")
+    from workloads.text import visible  # the message may quote paths and the user's errors
+
+    sys.stderr.write(f"concviz: error: {visible(message)}\n")
     return EXIT_USAGE
 
 

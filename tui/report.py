@@ -16,6 +16,7 @@ from workloads import catalog, pyinfo, session
 from workloads import compare as comparing
 from workloads.compare import CompareResult
 from workloads.spec import BACKENDS, MODES, PROCESS_BACKENDS, RunSpec
+from workloads.text import visible
 
 STYLES = {
     timeline.BAR_A: "bold green",
@@ -46,7 +47,7 @@ def _title(spec: RunSpec, detail: dict[str, Any]) -> str:
     if "chunksize" in detail and detail["chunksize"] is not None:
         parts.append(f"chunksize {detail['chunksize']}")
     name = spec.target.label if spec.target else spec.workload
-    return f"{name} on " + " · ".join(parts)
+    return visible(f"{name} on " + " · ".join(parts))  # a target's path is the user's text
 
 
 def timeline_text(trace: Any, width: int) -> list[Text]:
@@ -95,7 +96,7 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
             )
         )
     if outcome.message and outcome.status != session.FINISHED:
-        console.print(Text(outcome.message, style="bold red"))
+        console.print(Text(visible(outcome.message), style="bold red"))
     for stuck in outcome.stuck:
         console.print(
             Text(
@@ -109,12 +110,14 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
     if outcome.pending:
         console.print(Text(f"  {outcome.pending} task(s) never started", style="yellow"))
     for line in left_behind_lines(trace):
-        console.print(Text(line, style="yellow"))
+        console.print(Text(visible(line), style="yellow"))
     for pid, stack in outcome.stacks.items():
         console.print(
             Text(f"\nwhere pid {pid} is stuck (its threads' Python stacks):", style="bold yellow")
         )
-        console.print(Text(stack, style="yellow"), no_wrap=True, overflow="crop")
+        console.print(
+            Text(visible(stack, keep="\n"), style="yellow"), no_wrap=True, overflow="crop"
+        )
     if trace.lanes:
         console.print()
         for text in timeline_text(trace, console.width):
@@ -139,17 +142,20 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
     _print_received(console, spec, trace)
     errors = list(trace.errors.items())[:5]
     for task, error in errors:
-        console.print(Text(f"task {task} raised {error}", style="red"))
+        console.print(Text(f"task {task} raised {visible(error)}", style="red"))
     if len(trace.errors) > 5:
         console.print(Text(f"… and {len(trace.errors) - 5} more", style="red"))
     note = trace.info.get("note")
     if note:
         console.print()
         for line_text in note:
-            console.print(Text(line_text, style="italic"))
+            console.print(Text(visible(str(line_text)), style="italic"))
     if trace_path:
         console.print(
-            Text(f"trace written to {trace_path} (open it in https://ui.perfetto.dev)", style="dim")
+            Text(
+                f"trace written to {visible(trace_path)} (open it in https://ui.perfetto.dev)",
+                style="dim",
+            )
         )
 
 
@@ -185,9 +191,9 @@ def _print_received(console: Console, spec: RunSpec, trace: Any) -> None:
     for place, task in enumerate(order[:RECEIVED_SHOWN], start=1):
         view = trace.task(task)
         said = (
-            Text(view.error or "error", style="red")
+            Text(visible(view.error), style="red")
             if view.error
-            else Text(f"→ {view.result if view.result is not None else '(done)'}")
+            else Text(f"→ {visible(view.result) if view.result is not None else '(done)'}")
         )
         pid = f"pid {view.lane.pid}" if view.lane is not None else ""
         table.add_row(Text(str(place), style="dim"), f"task {task}", said, Text(pid, style="dim"))
@@ -285,7 +291,7 @@ def compare_progress() -> Callable[[CompareResult], None]:
 def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
     """The race: wall time bar, speedup, efficiency and a reading per backend."""
     console = _console()
-    name = spec.target.label if spec.target else spec.workload
+    name = visible(spec.target.label if spec.target else spec.workload)
     console.print(
         Text(f"{name}: {spec.tasks} tasks · {pyinfo.usable_cpus()} usable cores", style="bold")
     )

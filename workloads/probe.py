@@ -1,8 +1,8 @@
 """Provides the probe: the wrapper around every task that records who ran it, when, and how.
 
-It runs inside workers (processes and threads). Events are batched per process and sent over
-the process's own connection to the supervisor: no lock is shared with any other process, a
-death shows as end-of-file, and nothing already sent is lost.
+It runs inside workers (processes and threads). Events go into the process's own shared-memory
+ring (``ring``) as they happen, and the process keeps a connection to the supervisor: no lock
+is shared with any other process, a death shows as end-of-file, and nothing recorded is lost.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from workloads import events
-
-BATCH_EVENTS = 512  # a full batch is sent at once
-FLUSH_INTERVAL_S = 0.02  # a partial batch (a lone start event) leaves within this
+from workloads import events, ring
+from workloads.text import visible
 
 _short_repr = reprlib.Repr()
 _short_repr.maxstring = 60
@@ -34,19 +32,32 @@ _short_repr.maxdict = 4
 
 
 def short_repr(value: Any) -> str:
-    """A result as a reader wants it in one line: bytes by size, the rest by a clipped repr."""
+    """A result as a reader wants it in one line: bytes by size, the rest by a clipped repr.
+
+    A user's ``__repr__`` may return anything, terminal escapes included: they are made
+    visible here, where the text is made (one ``isprintable`` check when there are none).
+    """
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value):,} bytes>"
     try:
-        return _short_repr.repr(value)
+        text = _short_repr.repr(value)
     except Exception as exc:  # a user's __repr__ may raise
-        return f"<{type(value).__name__}: repr failed: {type(exc).__name__}>"
+        text = f"<{type(value).__name__}: repr failed: {type(exc).__name__}>"
+    return text if text.isprintable() else visible(text)
 
 
 def error_text(exc: BaseException) -> str:
-    """``Type: message`` on one line, clipped."""
-    message = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
+    """``Type: message`` on one line, clipped, control characters made visible.
+
+    The message is often someone else's words: an HTTP error's text is the server's status
+    line, an OSError's the file name; a terminal escape in it must be read, not obeyed.
+    """
+    try:
+        message = str(exc).strip().splitlines()
+    except Exception:  # a user's __str__ may raise
+        message = ["(its message could not be read)"]
+    text = f"{type(exc).__name__}: {message[0][:400]}" if message else type(exc).__name__
+    text = visible(text)
     return text if len(text) <= 200 else text[:199] + "…"
 
 
@@ -66,64 +77,37 @@ class TaskFailure:
 
 
 class Sink:
-    """One process's batched event channel to the supervisor."""
+    """One process's event channel to the supervisor: events go into the process's shared-
+    memory ring the moment they happen; a connection to the supervisor names the ring and,
+    by its end, tells of the process's end (however it died)."""
 
     def __init__(self, address: str) -> None:
         self.pid = os.getpid()
+        self._ring = ring.Writer(ring.ring_folder(os.path.dirname(address)))
         self._conn = multiprocessing.connection.Client(address, family="AF_UNIX")
-        self._lock = threading.Lock()
-        self._buffer: list[events.Event] = []
         self._closed = False
-        self._wake = threading.Event()
-        self._conn.send_bytes(pickle.dumps(("hello", self.pid), pickle.HIGHEST_PROTOCOL))
-        self._flusher = threading.Thread(target=self._flush_loop, name="concviz-flush", daemon=True)
-        self._flusher.start()
+        hello = ("hello", self.pid, str(self._ring.path))
+        self._conn.send_bytes(pickle.dumps(hello, pickle.HIGHEST_PROTOCOL))
 
     def emit(self, event: events.Event) -> None:
-        """Queue one event; a full batch goes at once, the flusher thread sends the rest."""
-        with self._lock:
-            buffer = self._buffer
-            buffer.append(event)
-            if len(buffer) >= BATCH_EVENTS:
-                self._send_locked()
+        """Record one event (in shared memory: it survives this process's death)."""
+        if not self._closed:
+            self._ring.emit(event)
 
     def forget(self) -> None:
-        """In a forked child: close this copy of the connection, sending nothing."""
+        """In a forked child: drop this copy of the connection and the ring, sending nothing."""
         self._closed = True
         self._conn.close()
-
-    def flush(self) -> None:
-        """Send whatever is buffered now."""
-        with self._lock:
-            self._send_locked()
+        self._ring.close()
 
     def close(self) -> None:
-        """Send the rest and close the connection (a worker's normal exit)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._send_locked()
-            self._closed = True
-            self._wake.set()
-            with contextlib.suppress(OSError):
-                self._conn.close()
-
-    def _send_locked(self) -> None:
-        if not self._buffer or self._closed:
+        """Close the connection (a worker's normal exit): the supervisor reads the rest."""
+        if self._closed:
             return
-        batch, self._buffer = self._buffer, []
-        try:
-            self._conn.send_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-        except OSError:
-            # The supervisor is gone; the watchdog ends this process.
-            self._closed = True
-
-    def _flush_loop(self) -> None:
-        while not self._closed:
-            self._wake.wait(FLUSH_INTERVAL_S)
-            with self._lock:
-                if self._buffer and not self._closed:
-                    self._send_locked()
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._conn.close()
+        self._ring.close()
 
 
 class _Children:

@@ -78,11 +78,11 @@ def kill_and_reap(procs: list[psutil.Process], timeout: float = 2.0) -> None:
 RUN_MARK = "CONCVIZ_RUN"  # set in a run's supervisor; every process under it inherits it
 
 
-def end_all_below(keep: Iterable[int] = (), rounds: int = 5) -> list[psutil.Process]:
+def end_all_below(keep: Iterable[int] = (), rounds: int = 5) -> list[tuple[int, str]]:
     """End every living descendant (but ``keep``), again and again until none is left: one
     may fork while the others are ended, and its child comes to this process as an orphan.
-    Returns those found, for the record."""
-    ended: list[psutil.Process] = []
+    Returns (pid, command) of each, for the record."""
+    ended: list[tuple[int, str]] = []
     for _ in range(rounds):
         found = living_descendants(keep)
         if not found:
@@ -90,8 +90,8 @@ def end_all_below(keep: Iterable[int] = (), rounds: int = 5) -> list[psutil.Proc
         for proc in found:  # stopped first: a stopped process cannot fork any more
             with contextlib.suppress(psutil.Error):
                 proc.suspend()
+        ended.extend((proc.pid, describe(proc)) for proc in found)
         kill_and_reap(found)
-        ended.extend(found)
     reap_adopted(keep)
     return ended
 

@@ -5,31 +5,57 @@ concviz replay exactly (lanes, CPU share, results, per-core CPU); other tools' t
 (VizTracer, Ray, chrome://tracing) show as far as they are understood: one lane per
 pid/tid, a task per top-level complete ("X") event of the lane, the calls nested inside it
 named in its result, and no CPU time where the file records none.
+
+A trace file comes from outside and is read as such. Its text is shown with control
+characters made visible (:func:`workloads.text.visible`); every number is checked before it
+is used (finite, and times within what nanoseconds in 64 bits hold); task ids that are sparse
+or huge are renumbered densely, so memory follows the file's content, never a number in it;
+and a file that cannot be read at all is refused with one line (:class:`TraceFileError`).
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import math
 import re
+import reprlib
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from workloads import events
+from workloads.text import visible
 from workloads.trace import UNSET
 
 ORIGIN_NS = 1_000_000_000  # recorded time 0 (the clock is arbitrary; 0 would read as unset)
 
 _STATUS = {name: code for code, name in events.STATUS_NAMES.items()}
+_LANE_KINDS = (events.LANE_PROC, events.LANE_THREAD, events.LANE_MAIN)
 
 # Chrome traces keep float microseconds: a nested call's end can come out a hair after its
 # caller's, and a lane's next call can start a hair before the previous one ends.
 _TOLERANCE_US = 1.0
 _RESULT_CHARS = 200  # a task's result is shown on one line
+_TEXT_CHARS = 200  # and so are its input, its error, a call's name
+# Times and durations in the file, in µs. Within these, any time minus the earliest, in ns,
+# fits 3 × 2**61 < 2**63: the trace's int64 columns and a lane's running sums cannot overflow.
+_MAX_US = 2.0**61 / 1000
+_MAX_OFFSET_NS = 3 * 2**61
+_MAX_CORES = 4096  # "cpu N" counters past this are not a machine's cores
+_MAX_INT = 2**53  # integers in a run's metadata beyond this are not counts anyone made
+_META_DEPTH = 4  # the run's choices and Python facts are two levels deep
+_META_ITEMS = 64  # items kept of one list or dict there (a run has a handful)
 # VizTracer names a Python function "qualname (file:line)"; the summary keeps the qualname.
 _LOCATION = re.compile(r"^(.*\S) \([^()]*:\d+\)$")
+
+# A non-text value where text belongs (a list as an input) is shown as a short repr.
+_short_repr = reprlib.Repr()
+_short_repr.maxlevel = 3
+_short_repr.maxstring = 60
+_short_repr.maxother = 60
 
 
 class TraceFileError(ValueError):
@@ -38,7 +64,10 @@ class TraceFileError(ValueError):
 
 @dataclass
 class Recording:
-    """A run as events in time order, with its per-core CPU readings."""
+    """A run as events in time order, with its per-core CPU readings.
+
+    ``path`` is the file's name as given, made visible: it is shown, never opened again.
+    """
 
     path: str
     events: list[events.Event]
@@ -69,24 +98,208 @@ def replay_time(event: events.Event) -> int:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A finite number, or None (text, a boolean, NaN, ±Infinity, an int too big for a float).
+
+    Called several times per event of files with a million of them: the common case (a float
+    from the JSON parser) is decided first, without a function call.
+    """
+    if type(value) is float:
+        return value if value - value == 0.0 else None  # NaN and ±Infinity give NaN
+    if type(value) is not int:  # booleans are ints of another type: not numbers here
         return None
-    return float(value)
-
-
-def load_recording(path: str | Path) -> Recording:
-    """Read a Chrome trace (object or array form); raises TraceFileError with the reason."""
-    name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _time(value: Any) -> float | None:
+    """A time in µs within the range a trace can hold, or None."""
+    number = _number(value)
+    return number if number is not None and -_MAX_US <= number <= _MAX_US else None
+
+
+def _ident(value: Any) -> int | None:
+    """A pid, a thread id or an exit code: an integer that fits 64 bits, or None."""
+    if type(value) is int:  # not a boolean
+        return value if -(2**63) <= value < 2**63 else None
+    if type(value) is float and math.isfinite(value) and abs(value) < 2**63:
+        return int(value)
+    return None
+
+
+def _text(value: Any, limit: int = _TEXT_CHARS) -> str:
+    """A value from the file as one line of visible text, at most ``limit`` characters."""
+    if type(value) is str:
+        if len(value) <= limit and value.isprintable():  # most text: nothing to do
+            return value
+        raw = value
+    elif value is None or isinstance(value, bool):
+        raw = json.dumps(value)
+    else:  # numbers and containers: a clipped repr (bounded depth, bounded digits)
+        raw = _short_repr.repr(value)
+    return visible(raw[:limit])[:limit]
+
+
+def _tame(value: Any, depth: int = 0) -> Any:
+    """Metadata from the file made safe to hold and show: text visible and clipped, numbers
+    finite and of a sensible size, containers shallow and short (what is not is left out)."""
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -_MAX_INT <= value <= _MAX_INT else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) and abs(value) <= _MAX_INT else None
+    if depth >= _META_DEPTH:
+        return None
+    if isinstance(value, dict):
+        items = list(value.items())[:_META_ITEMS]
+        return {_text(key, 60): _tame(item, depth + 1) for key, item in items}
+    if isinstance(value, list):
+        return [_tame(item, depth + 1) for item in value[:_META_ITEMS]]
+    return None
+
+
+class _Span(NamedTuple):
+    """A complete ("X") event as the reader keeps it: numbers checked, text made visible."""
+
+    start: float  # µs
+    end: float
+    pid: int
+    tid: int
+    name: str
+    task: int | None  # the task id concviz recorded
+    status: int
+    input: str | None
+    result: str | None
+    error: str | None
+    cpu_us: float | None
+    received_us: float | None
+
+
+class _Down(NamedTuple):
+    """A "worker down" instant: a worker process ended."""
+
+    ts: float
+    pid: int
+    exitcode: int | None
+
+
+class _Reading(NamedTuple):
+    """One core's CPU reading (a "cpu N" counter)."""
+
+    ts: float
+    core: int
+    percent: float
+
+
+class _Reader:
+    """The JSON object hook: each trace event reduced to what replay reads as soon as it is
+    parsed, so the parsed file is never held as a dict per event (nor the dicts of their
+    arguments). Objects that are not events (arguments, metadata) are kept as they are."""
+
+    def __init__(self) -> None:
+        self.dropped = 0  # complete events whose time or duration is not a usable number
+        self._ints: dict[int, int] = {}  # one int object per pid and tid, not one per event
+
+    def __call__(self, obj: dict[str, Any]) -> Any:
+        phase = obj.get("ph")
+        if phase is None:
+            return obj
+        if phase == "X":
+            return self._span(obj)
+        if phase == "C":
+            return self._reading(obj)
+        if phase == "i" and obj.get("name") == "worker down":
+            return self._down(obj)
+        return None  # metadata ("M"), begin/end pairs, flows: not drawn
+
+    def _span(self, obj: dict[str, Any]) -> _Span | None:
+        ts, dur = _time(obj.get("ts")), _number(obj.get("dur", 0))
+        if ts is None or dur is None or not 0 <= dur <= _MAX_US:
+            self.dropped += 1
+            return None
+        args = obj.get("args")
+        if not isinstance(args, dict):
+            args = {}
+        pid = _ident(args.get("os_pid"))
+        pid = _ident(obj.get("pid", 0)) if pid is None else pid
+        tid = _ident(args.get("os_tid"))
+        tid = _ident(obj.get("tid", 0)) if tid is None else tid
+        task = args.get("task")
+        status = args.get("status", "ok")
+        code = _STATUS.get(status, events.OK) if isinstance(status, str) else events.OK
+        given, result, error = args.get("input"), args.get("result"), args.get("error")
+        return _Span(
+            ts,
+            ts + dur,
+            self._ints.setdefault(pid or 0, pid or 0),
+            self._ints.setdefault(tid or 0, tid or 0),
+            _text(obj.get("name", "")),
+            task if type(task) is int and 0 <= task < 2**63 else None,
+            events.OK if code in (events.PENDING, events.RUNNING) else code,
+            None if given is None else _text(given),
+            None if result is None else _text(result, _RESULT_CHARS),
+            _text(error) if error else None,
+            _number(args.get("cpu_us")),
+            _number(args.get("received_us")),
+        )
+
+    def _reading(self, obj: dict[str, Any]) -> _Reading | None:
+        name = obj.get("name")
+        if not isinstance(name, str) or not name.startswith("cpu "):
+            return None
+        core = name[4:]
+        ts = _time(obj.get("ts"))
+        args = obj.get("args")
+        percent = _number(args.get("percent")) if isinstance(args, dict) else None
+        if not (core.isdecimal() and len(core) <= 4) or ts is None or percent is None:
+            return None
+        if int(core) >= _MAX_CORES:
+            return None
+        return _Reading(ts, int(core), min(max(percent, 0.0), 100.0))
+
+    def _down(self, obj: dict[str, Any]) -> _Down | None:
+        ts = _time(obj.get("ts"))
+        args = obj.get("args")
+        if ts is None or not isinstance(args, dict):
+            return None
+        pid, code = args.get("os_pid"), _ident(args.get("exitcode"))
+        if type(pid) is not int or _ident(pid) is None:
+            return None
+        return _Down(ts, pid, code if code is not None and -(2**31) <= code < 2**31 else None)
+
+
+def _parse(path: str | Path, name: str, reader: _Reader) -> Any:
+    """The file's JSON, events reduced by ``reader``. The file's text is let go on return."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            text = file.read()
     except OSError as exc:
         raise TraceFileError(f"cannot read {name}: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise TraceFileError(f"{name} is too large to read into memory") from None
     try:
-        data = json.loads(text)
+        return json.loads(text, object_hook=reader)
     except json.JSONDecodeError as exc:
         raise TraceFileError(
             f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}): truncated or damaged?"
         ) from None
+    except RecursionError:
+        raise TraceFileError(f"{name} is nested too deeply to be a trace") from None
+    except ValueError:  # an integer longer than Python converts (4300 digits)
+        raise TraceFileError(f"{name} holds a number too long to read: not a trace") from None
+    except MemoryError:
+        raise TraceFileError(f"{name} is too large to read into memory") from None
+
+
+def load_recording(path: str | Path) -> Recording:
+    """Read a Chrome trace (object or array form); raises TraceFileError with the reason."""
+    name = visible(str(path))
+    reader = _Reader()
+    data = _parse(path, name, reader)
     meta: dict[str, Any] = {}
     if isinstance(data, dict):
         raw = data.get("traceEvents")
@@ -94,31 +307,44 @@ def load_recording(path: str | Path) -> Recording:
             meta = data["metadata"]
     else:
         raw = data
+    del data
     if not isinstance(raw, list):
         raise TraceFileError(f"{name} is not a Chrome trace: no traceEvents list")
-    return _build(name, [e for e in raw if isinstance(e, dict)], meta)
+    spans: list[_Span] = []
+    downs: list[_Down] = []
+    readings: list[_Reading] = []
+    for event in raw:
+        if isinstance(event, _Span):
+            spans.append(event)
+        elif isinstance(event, _Down):
+            downs.append(event)
+        elif isinstance(event, _Reading):
+            readings.append(event)
+    del raw
+    if not spans:
+        skipped = f" ({reader.dropped} with a time out of range)" if reader.dropped else ""
+        raise TraceFileError(f'{name} has no task spans ("ph": "X" events) to show{skipped}')
+    try:
+        return _build(name, spans, downs, readings, meta)
+    except MemoryError:
+        raise TraceFileError(f"{name} is too large to replay in this memory") from None
 
 
-def _args(event: dict[str, Any]) -> dict[str, Any]:
-    args = event.get("args")
-    return args if isinstance(args, dict) else {}
-
-
-@dataclass
+@dataclass(slots=True)
 class _TopSpan:
     """A lane's top-level span of a foreign trace, with what ran nested inside it."""
 
     start: float
     end: float
-    event: dict[str, Any]
-    calls: Counter[str] = field(default_factory=Counter)
+    span: _Span
+    calls: Counter[str] | None = None
     depth: int = 0
     clipped: bool = False
 
     def summary(self) -> str:
         """Its nested calls in one short line, most frequent first."""
-        total = sum(self.calls.values())
-        if not total:
+        total = sum(self.calls.values()) if self.calls else 0
+        if not self.calls or not total:
             return ""
         head = f"{total} nested call{'s' if total != 1 else ''} (depth {self.depth}): "
         names = [f"{_short(call)} ×{count}" for call, count in self.calls.most_common()]
@@ -139,7 +365,7 @@ def _short(name: str) -> str:
     return match.group(1) if match else name
 
 
-def _top_level(spans: list[tuple[float, float, dict[str, Any]]]) -> list[_TopSpan]:
+def _top_level(spans: list[_Span]) -> list[_TopSpan]:
     """One lane's spans reduced to the top-level ones, the lane's tasks, in start order.
 
     Profilers such as VizTracer record every function call as a span, nested inside its
@@ -153,7 +379,7 @@ def _top_level(spans: list[tuple[float, float, dict[str, Any]]]) -> list[_TopSpa
     the earlier span's end is lost.
     """
     # Earliest start first; of spans starting together, the longest (the caller) first.
-    heap = [(start, -end, order) for order, (start, end, _) in enumerate(spans)]
+    heap = [(span.start, -span.end, order) for order, span in enumerate(spans)]
     heapq.heapify(heap)
     tops: list[_TopSpan] = []
     clipped: set[int] = set()
@@ -173,197 +399,267 @@ def _top_level(spans: list[tuple[float, float, dict[str, Any]]]) -> list[_TopSpa
             while open_ends and (open_ends[-1] <= start or open_ends[-1] < end - _TOLERANCE_US):
                 open_ends.pop()
             open_ends.append(end)
-            top.calls[str(spans[order][2].get("name", ""))] += 1
+            if top.calls is None:
+                top.calls = Counter()
+            top.calls[spans[order].name] += 1
             top.depth = max(top.depth, len(open_ends))
             continue
         if top is not None and start < top.end:
             heapq.heappush(heap, (top.end, negative_end, order))
             clipped.add(order)
             continue
-        tops.append(_TopSpan(start, end, spans[order][2], clipped=order in clipped))
+        tops.append(_TopSpan(start, end, spans[order], clipped=order in clipped))
         open_ends.clear()
     return tops
 
 
-def _build(name: str, raw: list[dict[str, Any]], meta: dict[str, Any]) -> Recording:
-    spans: list[tuple[float, float, dict[str, Any]]] = []  # (start µs, end µs, event)
-    for event in raw:
-        if event.get("ph") != "X":
-            continue
-        ts, dur = _number(event.get("ts")), _number(event.get("dur", 0))
-        if ts is None or dur is None or dur < 0:
-            continue
-        spans.append((ts, ts + dur, event))
-    if not spans:
-        raise TraceFileError(f'{name} has no task spans ("ph": "X" events) to show')
+_CLIPPED = "started before the previous task ended; shown from that end"
+
+
+def _one_at_a_time(spans: list[_Span]) -> list[str]:
+    """concviz's own spans, in start order, made to follow each other on their lane.
+
+    A lane runs one task at a time; in a damaged or forged file a span that starts before the
+    previous one on its lane ended is shown from that end (the same rule as for other tools'
+    traces). Returns each span's note ("" for most).
+    """
+    notes = [""] * len(spans)
+    lane_end: dict[tuple[int, int], float] = {}
+    for index, span in enumerate(spans):
+        key = (span.pid, span.tid)
+        previous = lane_end.get(key)
+        if previous is not None and span.start < previous:
+            if previous - span.start > _TOLERANCE_US:
+                notes[index] = _CLIPPED
+            span = spans[index] = span._replace(start=previous, end=max(span.end, previous))
+        lane_end[key] = span.end
+    return notes
+
+
+def _task_ids(spans: list[_Span], notes: list[str]) -> list[int]:
+    """The task id of each span: the recorded one, unless that would not fit.
+
+    Ids recorded once each, and no larger than about twice the number of spans, are kept (a
+    run stopped early leaves gaps: tasks that never started). A span without a usable id, or
+    with one seen before, takes the lowest id left free. Ids too sparse or too large to keep
+    (``"task": 1000000000`` in a file of three spans) are renumbered 0 … n-1 in their
+    recorded order. A task whose id changed says so in its result, and memory follows the
+    number of spans, never the size of an id.
+    """
+    count = len(spans)
+    seen: set[int] = set()
+    kept: list[int | None] = []  # the recorded id, where it is usable and first seen here
+    for span in spans:
+        if span.task is None or span.task in seen:
+            kept.append(None)
+        else:
+            seen.add(span.task)
+            kept.append(span.task)
+    largest = max(seen, default=-1)
+    if largest < 2 * count + 1024:
+        ids: list[int] = []
+        free = 0
+        for task in kept:
+            if task is None:
+                while free in seen:
+                    free += 1
+                task = free
+                seen.add(task)
+            ids.append(task)
+    else:
+        order = sorted(
+            range(count),
+            key=lambda i: (kept[i] is None, kept[i] if kept[i] is not None else 0, i),
+        )
+        ids = [0] * count
+        for new, index in enumerate(order):
+            ids[index] = new
+    for index, (span, task) in enumerate(zip(spans, ids, strict=True)):
+        if span.task is not None and span.task != task:
+            said = f"recorded as task {span.task}"
+            notes[index] = f"{said} · {notes[index]}" if notes[index] else said
+    return ids
+
+
+def _build(
+    name: str,
+    spans: list[_Span],
+    downs: list[_Down],
+    readings: list[_Reading],
+    meta: dict[str, Any],
+) -> Recording:
     ours = meta.get("format") == "concviz-trace"
-    spans.sort(key=lambda s: s[0])
-    first = 0.0 if ours else spans[0][0]  # concviz writes times from the run's start
+    spans.sort(key=attrgetter("start"))
+    # concviz writes times from the run's start; another tool's clock starts anywhere.
+    first = min(0.0, spans[0].start) if ours else spans[0].start
 
     def ns(us: float) -> int:
-        return ORIGIN_NS + int(round((us - first) * 1000))
+        return ORIGIN_NS + round((us - first) * 1000)
 
-    lanes_meta: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for lane in meta.get("lanes", []) if ours else []:
+    def ns_checked(us: float | None) -> int | None:
+        """A time from the file other than a span's (a receipt, a counter) or None if it is
+        before the first span or past what the trace can hold."""
+        if us is None:
+            return None
+        offset = (us - first) * 1000
+        return ORIGIN_NS + round(offset) if 0 <= offset <= _MAX_OFFSET_NS else None
+
+    lanes_meta: dict[tuple[int, int], dict[str, Any]] = {}
+    lanes = meta.get("lanes") if ours else None
+    for lane in lanes if isinstance(lanes, list) else []:
         if isinstance(lane, dict):
-            lanes_meta[(lane.get("os_pid"), lane.get("os_tid"))] = lane
-    keys = []
-    for _, _, event in spans:
-        args = _args(event)
-        pid = args.get("os_pid", event.get("pid", 0))
-        tid = args.get("os_tid", event.get("tid", 0))
-        keys.append(
-            (
-                int(pid) if _number(pid) is not None else 0,
-                int(tid) if _number(tid) is not None else 0,
-            )
-        )
-    pids = {k[0] for k in keys}
-    default_kind = events.LANE_THREAD if len(pids) == 1 and len(set(keys)) > 1 else events.LANE_PROC
-    notes = [""] * len(spans)  # what a task's span contained, for its result
-    if not ours:
-        # concviz writes one span per task; another tool may nest calls inside calls.
-        by_lane: dict[tuple[int, int], list[tuple[float, float, dict[str, Any]]]] = {}
-        for span, key in zip(spans, keys, strict=True):
-            by_lane.setdefault(key, []).append(span)
-        tasks = sorted(
-            ((top, key) for key, lane_spans in by_lane.items() for top in _top_level(lane_spans)),
-            key=lambda item: item[0].start,
-        )
-        spans = [(top.start, top.end, top.event) for top, _ in tasks]
-        keys = [key for _, key in tasks]
-        notes = [
-            " · ".join(
-                part
-                for part in (
-                    top.summary(),
-                    "started before the previous task ended; shown from that end"
-                    if top.clipped
-                    else "",
-                )
-                if part
-            )
-            for top, _ in tasks
-        ]
+            os_pid, os_tid = _ident(lane.get("os_pid")), _ident(lane.get("os_tid"))
+            if os_pid is not None and os_tid is not None:
+                lanes_meta[(os_pid, os_tid)] = lane
+    pids = {span.pid for span in spans}
+    several = len(pids) == 1 and len({(span.pid, span.tid) for span in spans}) > 1
+    default_kind = events.LANE_THREAD if several else events.LANE_PROC
 
-    task_ids: list[int] = []
-    seen: set[int] = set()
-    for index, (_, _, event) in enumerate(spans):
-        args = _args(event)
-        task = args.get("task")
-        if ours and isinstance(task, int) and task >= 0 and task not in seen:
-            task_ids.append(task)
-        else:
-            task_ids.append(index if index not in seen else max(seen) + 1)
-        seen.add(task_ids[-1])
+    if ours:
+        notes = _one_at_a_time(spans)
+        task_ids = _task_ids(spans, notes)
+    else:
+        # concviz writes one span per task; another tool may nest calls inside calls.
+        by_lane: dict[tuple[int, int], list[_Span]] = {}
+        for span in spans:
+            by_lane.setdefault((span.pid, span.tid), []).append(span)
+        tops = sorted(
+            (top for lane_spans in by_lane.values() for top in _top_level(lane_spans)),
+            key=attrgetter("start"),
+        )
+        del by_lane
+        spans = [
+            top.span
+            if (top.start, top.end) == (top.span.start, top.span.end)
+            else top.span._replace(start=top.start, end=top.end)
+            for top in tops
+        ]
+        notes = [
+            " · ".join(part for part in (top.summary(), _CLIPPED if top.clipped else "") if part)
+            for top in tops
+        ]
+        del tops
+        task_ids = list(range(len(spans)))
     count = max(task_ids) + 1
 
-    inputs = [""] * count
+    def lane_kind(lane: dict[str, Any]) -> str:
+        kind = lane.get("kind")
+        return kind if kind in _LANE_KINDS else default_kind
+
+    def start_method(lane: dict[str, Any]) -> str | None:
+        method = lane.get("start_method")
+        return _text(method, 40) if isinstance(method, str) and method else None
+
+    # Events and their times side by side: one sort of the times orders them all.
     out: list[events.Event] = []
+    times: list[int] = []
     announced: set[tuple[int, int]] = set()
     # concviz's own lanes come back in their recorded order, so labels (proc 1, proc 2) match.
-    for (os_pid, os_tid), lane in lanes_meta.items():
-        if isinstance(os_pid, int) and isinstance(os_tid, int):
-            kind = str(lane.get("kind") or default_kind)
-            start_method = lane.get("start_method")
-            out.append(
-                events.worker_up(
-                    os_pid, os_tid, ORIGIN_NS - 1, kind, str(start_method) if start_method else None
-                )
-            )
-            announced.add((os_pid, os_tid))
-    finished: list[tuple[int, int]] = []
+    for key, lane in lanes_meta.items():
+        out.append(
+            events.worker_up(key[0], key[1], ORIGIN_NS - 1, lane_kind(lane), start_method(lane))
+        )
+        times.append(ORIGIN_NS - 1)
+        announced.add(key)
+    inputs = [""] * count
+    received: list[int | None] = [None] * count
     cpu_measured = True
-    for (ts, te, event), key, task, note in zip(spans, keys, task_ids, notes, strict=True):
-        args = _args(event)
-        start, end = ns(ts), ns(te)
+    # Taken from the end of reversed lists: each span is let go as soon as it is read.
+    spans.reverse()
+    notes.reverse()
+    task_ids.reverse()
+    while spans:
+        span, note, task = spans.pop(), notes.pop(), task_ids.pop()
+        key = (span.pid, span.tid)
+        start, end = ns(span.start), ns(span.end)
         if key not in announced:
             announced.add(key)
             lane = lanes_meta.get(key, {})
-            kind = str(lane.get("kind") or default_kind)
-            if kind not in (events.LANE_PROC, events.LANE_THREAD, events.LANE_MAIN):
-                kind = default_kind
-            out.append(events.worker_up(key[0], key[1], start - 1, kind, lane.get("start_method")))
-        cpu_us = _number(args.get("cpu_us"))
+            out.append(
+                events.worker_up(key[0], key[1], start - 1, lane_kind(lane), start_method(lane))
+            )
+            times.append(start - 1)
         # Unknown CPU time stays unknown: counting the span's length would draw it as on CPU.
-        cpu = int(cpu_us * 1000) if cpu_us is not None else UNSET
-        cpu_measured = cpu_measured and cpu_us is not None
-        status = _STATUS.get(str(args.get("status", "ok")), events.OK)
-        if status in (events.PENDING, events.RUNNING):
-            status = events.OK
-        result = args.get("result")
-        error = args.get("error")
-        inputs[task] = str(
-            args.get("input") if args.get("input") is not None else event.get("name", "")
-        )[:200]
-        out.append(events.task_started(task, key[0], key[1], start))
-        if result is None:
-            text = note or str(event.get("name", ""))
+        # A measured one is at most the span's length (a thread computes one task at a time).
+        cpu_us, duration = span.cpu_us, end - start
+        if cpu_us is None or cpu_us < 0:
+            cpu, cpu_measured = UNSET, False
         else:
-            text = f"{result} · {note}" if note else str(result)
+            cpu = duration if cpu_us * 1000 >= duration else int(cpu_us * 1000)
+        inputs[task] = span.input if span.input is not None else span.name
+        if span.result is None:
+            text = note or span.name
+        else:
+            text = f"{span.result} · {note}" if note else span.result
+        out.append(events.task_started(task, key[0], key[1], start))
+        times.append(start)
         out.append(
             events.task_finished(
-                task,
-                key[0],
-                key[1],
-                end,
-                cpu,
-                status,
-                text[:_RESULT_CHARS],
-                str(error)[:200] if error else None,
+                task, key[0], key[1], end, cpu, span.status, text[:_RESULT_CHARS], span.error
             )
         )
-        received = _number(args.get("received_us"))
-        finished.append((ns(received) if received is not None else end, task))
-    for received_ns, task in sorted(finished):  # the order the run received results in
-        out.append(events.task_result(task, received_ns))
-    for event in raw:
-        if event.get("ph") == "i" and event.get("name") == "worker down" and ours:
-            args = _args(event)
-            ts = _number(event.get("ts"))
-            if ts is not None and isinstance(args.get("os_pid"), int):
-                out.append(events.worker_down(args["os_pid"], ns(ts), args.get("exitcode")))
-    end_ns = max(replay_time(e) for e in out)
-    spec = (
-        meta.get("concviz")
-        if ours and isinstance(meta.get("concviz"), dict)
-        else {"workload": Path(name).stem, "backend": "recorded"}
-    )
+        times.append(end)
+        receipt = ns_checked(span.received_us)
+        received[task] = receipt if receipt is not None else end
+    del spans, notes, task_ids
+    # The order the run received results in (ties in task order, as the trace kept them).
+    for task, receipt in enumerate(received):
+        if receipt is not None:
+            out.append(events.task_result(task, receipt))
+            times.append(receipt)
+    del received
+    if ours:
+        for down in downs:
+            at = ns_checked(down.ts)
+            if at is not None:
+                out.append(events.worker_down(down.pid, at, down.exitcode))
+                times.append(at)
+    order = sorted(range(len(out)), key=times.__getitem__)  # stable: ties keep their order
+    end_ns = max(times)
+    del times
+    out = [out[i] for i in order]
+    del order
+
+    spec = meta.get("concviz") if ours else None
+    recorded_note = meta.get("note")
+    outside = _number(meta.get("outside_load_cores")) if ours else None
     info = {
         "version": events.VERSION,
-        "spec": spec,
-        "note": meta.get("note")
-        or ["A recorded run, replayed.", "Nothing in the file is executed: it is read as JSON."],
+        "spec": _tame(spec)
+        if isinstance(spec, dict)
+        else {"workload": _text(Path(name).stem), "backend": "recorded"},
+        "note": [_text(line) for line in recorded_note[:4]]
+        if isinstance(recorded_note, list) and recorded_note
+        else ["A recorded run, replayed.", "Nothing in the file is executed: it is read as JSON."],
         "tasks": count,
         "inputs": inputs,
-        "python": meta.get("python") if ours else {},
+        "python": _tame(meta.get("python"))
+        if ours and isinstance(meta.get("python"), dict)
+        else {},
         "lane_kind": default_kind,
         "recording": name,
         "cpu_measured": cpu_measured,
-        "outside_cores": _number(meta.get("outside_load_cores")) if ours else None,
+        "outside_cores": outside if outside is not None and 0 <= outside <= _MAX_CORES else None,
     }
-    out.sort(key=replay_time)
     begin = ORIGIN_NS
     wall_us = _number(meta.get("wall_us")) if ours else None
-    finish = begin + int(wall_us * 1000) if wall_us else end_ns
+    finish = end_ns
+    if wall_us is not None and 0 < wall_us * 1000 <= _MAX_OFFSET_NS:
+        finish = begin + round(wall_us * 1000)
+    detail = meta.get("detail") if ours else None
     out.insert(0, events.run_started(begin - 1, info))
     out.append(
         events.run_finished(
             max(finish, end_ns),
             begin,
             max(finish, end_ns),
-            dict(meta.get("detail") or {}) if ours else {},
+            _tame(detail) if isinstance(detail, dict) else {},
         )
     )
-    readings: dict[int, dict[int, float]] = {}
-    for event in raw:
-        name_ = str(event.get("name", ""))
-        ts = _number(event.get("ts"))
-        if event.get("ph") == "C" and name_.startswith("cpu ") and ts is not None:
-            args = _args(event)
-            value = _number(args.get("percent"))
-            core = name_[4:]
-            if value is not None and core.isdigit():
-                readings.setdefault(ns(ts), {})[int(core)] = value
-    samples = [(t, [cores[c] for c in sorted(cores)]) for t, cores in sorted(readings.items())]
+    cores_at: dict[int, dict[int, float]] = {}
+    for reading in readings:
+        at = ns_checked(reading.ts)
+        if at is not None:
+            cores_at.setdefault(at, {})[reading.core] = reading.percent
+    samples = [(t, [cores[c] for c in sorted(cores)]) for t, cores in sorted(cores_at.items())]
     return Recording(path=name, events=out, cpu=samples, foreign=not ours)

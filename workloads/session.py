@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import pickle
 import queue
 import shutil
 import signal
@@ -25,8 +24,9 @@ from typing import Any
 
 import psutil
 
-from workloads import events, procs, supervisor
+from workloads import events, procs, ring, supervisor
 from workloads.spec import RunSpec
+from workloads.text import visible
 from workloads.trace import Trace
 
 STARTUP_TIMEOUT_S = 60.0
@@ -168,12 +168,20 @@ def start_resource_tracker() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     saved_fd = os.dup(2)
     saved_stderr = sys.stderr
+    # The tracker is in concviz's process group: a hang-up (an SSH drop, a closed tmux pane)
+    # reaches it too and would kill it before it unlinks the run's semaphores. Ignored here,
+    # SIGHUP stays ignored in it; it still ends when concviz does (end-of-file on its pipe).
+    saved_hup = None
+    with contextlib.suppress(ValueError, AttributeError):  # not the main thread; no SIGHUP
+        saved_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         os.dup2(devnull, 2)
         with open(os.devnull, "w") as sink:
             sys.stderr = sink
             resource_tracker.ensure_running()
     finally:
+        if saved_hup is not None:
+            signal.signal(signal.SIGHUP, saved_hup)
         sys.stderr = saved_stderr
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
@@ -216,6 +224,7 @@ class Session:
         self._bridge: threading.Thread | None = None
         self._seen_pids: set[int] = set()
         self._cpu_before: tuple[float, float, float] | None = None
+        self._workers_cpu = 0.0  # CPU seconds the run's workers had used, last looked at
 
     # -- control ----------------------------------------------------------------------------
 
@@ -226,7 +235,9 @@ class Session:
         ctx = multiprocessing.get_context("spawn")
         with contextlib.suppress(Exception):  # psutil may not read the machine's counters
             self._cpu_before = _cpu_clock()
-        self._rundir = Path(tempfile.mkdtemp(prefix="concviz-"))
+        clean_stale_folders()
+        # The owner's pid in the name: a folder left by a concviz that was killed is known.
+        self._rundir = Path(tempfile.mkdtemp(prefix=f"concviz-{os.getpid()}-"))
         self._queue = ctx.Queue()
         self.trace.t0_ns = self._clock()
         self._process = ctx.Process(
@@ -276,7 +287,7 @@ class Session:
             self._outcome = self._drain()
         except BaseException as exc:  # noqa: BLE001 - the caller must always get an outcome
             self._kill_tree()
-            self._outcome = Outcome(FAILED, self.trace, f"{type(exc).__name__}: {exc}")
+            self._outcome = Outcome(FAILED, self.trace, visible(f"{type(exc).__name__}: {exc}"))
         finally:
             self._finish()
             self._done.set()
@@ -308,7 +319,11 @@ class Session:
                         self._seen_pids.add(event[1])
                     elif event[0] == events.RUN_STARTED:
                         started = True
-                    elif event[0] == events.WORKER_DOWN and event[3] not in (None, 0):
+                    elif event[0] == events.WORKER_DOWN and (
+                        event[3] not in (None, 0) or self._holds_a_task(event[1])
+                    ):
+                        # A worker that ends while a task of it runs has crashed, whatever
+                        # its exit status (os._exit(0) in a task is still a lost task).
                         deaths.append((event[2], event[1], event[3]))
                 if progress or not started:
                     last_progress = time.monotonic()
@@ -324,6 +339,9 @@ class Session:
                     self._process.join(10)
                     if self._process.exitcode is None:
                         self._kill_tree()
+                    lost = self.trace.with_status(events.RUNNING, events.PENDING)
+                    if lost and self.trace.failure is None:
+                        return self._end_unaccounted(lost)
                     if self.trace.failure is not None:
                         return Outcome(FAILED, self.trace, self.trace.failure)
                     return Outcome(FINISHED, self.trace)
@@ -338,9 +356,12 @@ class Session:
                 return self._end_early(CANCELLED, events.CANCELLED, "cancelled")
             stall = self.spec.stall_timeout
             if started and stall > 0 and now - last_progress > stall:
-                return self._end_early(
-                    STALLED, events.STALLED, f"no task progress for {stall:g} s: stalled"
-                )
+                if self._workers_busy():
+                    last_progress = now  # workers coming up (or going) are progress
+                else:
+                    return self._end_early(
+                        STALLED, events.STALLED, f"no task progress for {stall:g} s: stalled"
+                    )
             if not started and now - started_at > STARTUP_TIMEOUT_S:
                 return self._end_early(FAILED, events.CANCELLED, "the run did not start")
             if self._process.exitcode is not None and exited_at is None:
@@ -359,8 +380,8 @@ class Session:
         except queue.Empty:
             return batch
         while True:
-            if isinstance(item, bytes):
-                batch.extend(pickle.loads(item))
+            if isinstance(item, bytes):  # a worker's ring records
+                batch.extend(ring.decode(item))
             elif item is not None:
                 batch.extend(item)
             if len(batch) >= 65536:
@@ -440,15 +461,62 @@ class Session:
             else "worker"
         )
         tasks = ", ".join(f"task {task}" for task in crashed[:5])
-        message = f"{what} pid {pid} died of {exit_text(code)}" + (
-            f" while running {tasks}" if tasks else ""
-        )
+        if code == 0:
+            how = "ended with exit code 0"
+        elif code is None:  # gone before anyone read its status
+            how = "ended (its exit status unknown)"
+        else:
+            how = f"died of {exit_text(code)}"
+        message = f"{what} pid {pid} {how}" + (f" while running {tasks}" if tasks else "")
         alive = self._live_processes()
         self._kill_tree()
         self.trace.mark(crashed, events.CRASHED, at_ns=now)
         self.trace.mark(others + pending, events.CANCELLED, at_ns=now)
         self.trace.finished = True
         return Outcome(CRASHED, self.trace, message, alive=alive, pending=len(pending))
+
+    @property
+    def starting(self) -> bool:
+        """No task has started yet: the backend is still bringing its workers up."""
+        return not self.trace.lanes
+
+    def _workers_busy(self) -> bool:
+        """With no task running (none can be stuck), whether the run's worker processes are
+        busy coming up or going away: their CPU time grew since the last look. A pool of 256
+        spawned workers takes seconds of CPU to import before its first task, and as long to
+        close after its last; a start or an end that is stuck uses none."""
+        if self.trace.counts[events.RUNNING] or self._process is None:
+            return False
+        try:
+            children = psutil.Process(self._process.pid).children(recursive=True)
+        except (psutil.Error, ValueError):
+            return False
+        spent = 0.0
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                times = child.cpu_times()
+                spent += times.user + times.system
+        grew = spent > self._workers_cpu + 0.01
+        self._workers_cpu = max(spent, self._workers_cpu)
+        return grew
+
+    def _holds_a_task(self, pid: int) -> bool:
+        """Whether a task is running on a lane of process ``pid``."""
+        trace = self.trace
+        return any(lane.pid == pid and lane.id in trace.running for lane in trace.lanes)
+
+    def _end_unaccounted(self, lost: list[int]) -> Outcome:
+        """The backend finished, yet tasks never ended (their worker vanished without a word):
+        they crashed, and the run says so instead of "finished"."""
+        running = [task for task in lost if self.trace.status[task] == events.RUNNING]
+        pending = [task for task in lost if self.trace.status[task] == events.PENDING]
+        now = self._clock()
+        self.trace.mark(running, events.CRASHED, at_ns=now)
+        self.trace.mark(pending, events.CANCELLED)
+        named = ", ".join(f"task {task}" for task in lost[:5])
+        message = f"{named} never ended: {'its worker' if len(lost) == 1 else 'their workers'}"
+        message += " ended without finishing them"
+        return Outcome(CRASHED, self.trace, message, pending=len(pending))
 
     def _live_processes(self) -> list[LiveProcess]:
         """The run's worker processes still alive, and what state they are in."""
@@ -516,20 +584,62 @@ class Session:
             self._outcome.log = _read_log(self._rundir / "run.log")
         if self._rundir is not None:
             shutil.rmtree(self._rundir, ignore_errors=True)
+            shutil.rmtree(ring.ring_folder(str(self._rundir)), ignore_errors=True)
 
 
 _OWN_THREADS = ("_flush_loop", "in watch", "_exit_when_parent_dies")
 
 
 def _focus(dump: str) -> str:
-    """A faulthandler dump without concviz's own helper threads (flusher, orphan guard)."""
+    """A faulthandler dump without concviz's own helper threads (flusher, orphan guard).
+
+    File and function names in it are the user's: control characters in them are made
+    visible (the lines stay lines).
+    """
     sections: list[list[str]] = []
     for line in dump.splitlines():
         if line.startswith(("Thread 0x", "Current thread 0x")) or not sections:
             sections.append([])
         sections[-1].append(line)
     kept = [s for s in sections if not any(marker in "\n".join(s) for marker in _OWN_THREADS)]
-    return "\n".join("\n".join(s) for s in kept or sections).strip()
+    return visible("\n".join("\n".join(s) for s in kept or sections).strip(), keep="\n")
+
+
+_cleaned = False
+
+
+def clean_stale_folders() -> None:
+    """Remove run folders (and their rings) left by a concviz that was killed (SIGKILL, a
+    power cut): those whose owner, named in the folder's name, is no longer running. Once
+    per process."""
+    global _cleaned
+    if _cleaned:
+        return
+    _cleaned = True
+    places = {Path(tempfile.gettempdir())}
+    shared = ring.ring_folder(str(Path(tempfile.gettempdir()) / "concviz-0-x")).parent
+    if shared != Path(tempfile.gettempdir()) / "concviz-0-x":  # rings apart, in /dev/shm
+        places.add(shared)
+    for parent in places:
+        with contextlib.suppress(OSError):
+            for folder in parent.glob("concviz-*"):
+                if folder.is_dir() and _owner_gone(folder):
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _owner_gone(folder: Path) -> bool:
+    """Whether the concviz that made ``folder`` (``concviz-PID-…``) has ended."""
+    owner = folder.name.split("-")[1] if folder.name.count("-") >= 2 else ""
+    if not owner.isdigit():
+        return False  # not named by this version: not ours to judge
+    try:
+        proc = psutil.Process(int(owner))
+        # A pid used again by a later process: the folder is older than it.
+        return proc.create_time() > folder.stat().st_mtime + 1
+    except psutil.NoSuchProcess:
+        return True
+    except (psutil.Error, OSError):
+        return False
 
 
 def _read_log(path: Path) -> str:
@@ -538,7 +648,8 @@ def _read_log(path: Path) -> str:
             file.seek(0, os.SEEK_END)
             size = file.tell()
             file.seek(max(0, size - LOG_LIMIT))
-            return file.read().decode("utf-8", "replace")
+            # What the run's code printed: kept readable, never able to act on a terminal.
+            return visible(file.read().decode("utf-8", "replace"), keep="\n\t")
     except OSError:
         return ""
 

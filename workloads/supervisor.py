@@ -23,7 +23,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from workloads import backends, events, probe, procs, pyinfo
+from workloads import backends, events, probe, procs, pyinfo, ring
 from workloads.spec import RunSpec, SpecError
 
 FORWARD_INTERVAL_S = 0.02
@@ -31,10 +31,13 @@ EXITCODE_GRACE_NS = 1_000_000_000
 
 
 class Pump:
-    """Reads every worker connection and forwards batches to the parent, unpickled only once.
+    """Reads every worker's event ring and forwards the raw records to the parent.
 
-    Runs in a thread of the supervisor. The supervisor's own events (submissions, results,
-    worker exits, run start and end) go through ``emit`` and leave in the same stream.
+    Runs in a thread of the supervisor. Each worker names its ring on its connection; the
+    rings are read every ``FORWARD_INTERVAL_S`` and once more when a connection ends (the
+    worker's death or exit), so nothing a worker recorded is lost. The supervisor's own
+    events (submissions, results, worker exits, run start and end) go through ``emit`` and
+    leave in the same stream.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class Pump:
         self._lock = threading.Lock()
         self._outbox: list[events.Event] = []
         self._conns: dict[multiprocessing.connection.Connection, int | None] = {}
+        self._rings: dict[multiprocessing.connection.Connection, ring.Reader] = {}
         self._down: dict[int, int] = {}  # pid -> time its connection ended
         self._known: dict[int, BaseProcess] = {}
         self._stopping = threading.Event()
@@ -80,6 +84,8 @@ class Pump:
                     self._accept()
                 else:
                     self._read(obj)  # type: ignore[arg-type]
+            for reader in list(self._rings.values()):
+                self._forward(reader)
             # A pool replaces (and forgets) a dead worker at once: learn handles while they live.
             if self._conns:
                 self._learn_handles()
@@ -92,6 +98,9 @@ class Pump:
                     break
         for conn in list(self._conns):
             conn.close()
+        for reader in self._rings.values():
+            self._forward(reader)
+            reader.close()
         self._report_exits(final=True)
         self._flush_outbox()
 
@@ -119,17 +128,26 @@ class Pump:
         except (EOFError, OSError):
             pid = self._conns.pop(conn)
             conn.close()
+            reader = self._rings.pop(conn, None)
+            if reader is not None:  # what the worker recorded last, before its end is told
+                self._forward(reader)
+                reader.close()
             if pid is not None and pid != os.getpid():
                 self._down[pid] = time.perf_counter_ns()
             return False
         pid = self._conns[conn]
-        if pid is None:  # the first message on a connection names the worker
+        if pid is None:  # the first message on a connection names the worker and its ring
             hello = pickle.loads(data)
             self._conns[conn] = int(hello[1])
+            with contextlib.suppress(OSError):
+                self._rings[conn] = ring.Reader(str(hello[2]))
             self._learn_handles()
-            return True
-        self._put(data)
         return True
+
+    def _forward(self, reader: ring.Reader) -> None:
+        raw = reader.read()
+        if raw:
+            self._put(raw)
 
     def _learn_handles(self) -> None:
         with contextlib.suppress(Exception):  # a pool may be resizing its list right now
@@ -231,11 +249,8 @@ def sweep_leftovers() -> list[dict[str, Any]]:
     a daemon that called ``setsid`` (this process adopts orphans, see ``procs``). Left alive
     they would hold the run's pipes open and outlive concviz.
     """
-    keep = _helper_pids()
-    found = procs.living_descendants(keep)
-    left = [{"pid": proc.pid, "what": procs.describe(proc)} for proc in found]
-    procs.end_all_below(keep)
-    return left
+    ended = procs.end_all_below(keep=_helper_pids())
+    return [{"pid": pid, "what": what} for pid, what in ended]
 
 
 def run(spec: RunSpec, put: Callable[[object], None], rundir: Path) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workloads import events
+from workloads.text import visible, visible_data
 
 UNSET = -1
 
@@ -292,7 +293,12 @@ class Trace:
         return lane
 
     def ingest(self, batch: Iterable[events.Event]) -> bool:
-        """Apply a batch of events; True when any of them shows task progress."""
+        """Apply a batch of events; True when any of them shows task progress.
+
+        Text from outside (results, errors, inputs, the run's info, a recording's strings)
+        is kept with its control characters made visible: whatever shows it prints no
+        terminal escape. A result costs one ``isprintable`` check when there is nothing to do.
+        """
         progress = False
         for event in batch:
             kind = event[0]
@@ -320,9 +326,9 @@ class Trace:
                 self.cpu[task] = cpu
                 self.lane[task] = lane.id
                 self._set_status(task, status)
-                self.results[task] = result
+                self.results[task] = result if result.isprintable() else visible(result)
                 if error:
-                    self.errors[task] = error
+                    self.errors[task] = error if error.isprintable() else visible(error)
                 lane.tasks += 1
                 if self.start[task] != UNSET:
                     lane.busy_ns += t - self.start[task]
@@ -336,7 +342,7 @@ class Trace:
                 self.submit[event[1]] = event[2]
                 self._seen(event[2])
             elif kind == events.TASK_LEFT:
-                self.left[event[1]] = tuple(event[4])
+                self.left[event[1]] = tuple((pid, visible(what)) for pid, what in event[4])
             elif kind == events.TASK_RESULT:
                 self._ensure(event[1])
                 self.recv[event[1]] = event[2]
@@ -346,7 +352,7 @@ class Trace:
                 _, pid, tid, t, lane_kind, start_method = event
                 lane = self.lane_for(pid, tid, lane_kind)
                 lane.up_ns = t
-                lane.start_method = start_method
+                lane.start_method = visible(start_method) if start_method else start_method
                 progress = True
             elif kind == events.WORKER_DOWN:
                 _, pid, t, code = event
@@ -356,18 +362,19 @@ class Trace:
                         lane.exitcode = code
             elif kind == events.RUN_STARTED:
                 # The inputs move into a column; the info keeps everything else.
-                self.info = {k: v for k, v in event[2].items() if k != "inputs"}
+                self.info = visible_data({k: v for k, v in event[2].items() if k != "inputs"})
                 outside = self.info.get("outside_cores")  # a recording says what it measured
                 if isinstance(outside, (int, float)):
                     self.outside_cores = float(outside)
                 self.resize(int(self.info.get("tasks", 0)))
                 for task, text in enumerate(event[2].get("inputs", ())):
-                    self.inputs[task] = text
+                    self.inputs[task] = text if text.isprintable() else visible(text)
             elif kind == events.RUN_FINISHED:
-                _, _, self.begin_ns, self.end_ns, self.detail = event
+                _, _, self.begin_ns, self.end_ns, detail = event
+                self.detail = visible_data(detail)
                 self.finished = True
             elif kind == events.RUN_FAILED:
-                self.failure = event[2]
+                self.failure = visible(event[2])
                 self.finished = True
         return progress
 

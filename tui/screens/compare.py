@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from workloads import compare as comparing
 from workloads import session
 from workloads.spec import BACKENDS, RunSpec
+from workloads.text import visible
 
 COLUMNS = (
     "backend",
@@ -96,7 +97,7 @@ class CompareScreen(Screen[comparing.CompareResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             name = self.spec.target.label if self.spec.target else self.spec.workload
-            box.border_title = f"compare · {name} · {self.spec.tasks} tasks"
+            box.border_title = Text(f"compare · {visible(name)} · {self.spec.tasks} tasks")
             yield self._table()
             yield Static("", id="compare-status")
             yield Static("", id="advice")  # before the readings: a short screen cuts those

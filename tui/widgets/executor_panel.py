@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 from tui.choices import Choices
+from workloads.text import visible
 
 
 class ExecutorPanel(Vertical):
@@ -165,7 +166,7 @@ class ExecutorPanel(Vertical):
 
     def problem(self, text: str) -> None:
         """Show (or clear) the reason a value was refused."""
-        self.query_one("#problem", Label).update(text)
+        self.query_one("#problem", Label).update(Text(visible(text)))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

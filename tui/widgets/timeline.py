@@ -15,6 +15,7 @@ from textual.strip import Strip
 from tui.render import timeline
 from tui.widgets.lines import LineCacheWidget
 from workloads import events
+from workloads.text import visible
 from workloads.trace import UNSET, Lane, Trace
 
 _COMPONENT = {
@@ -218,7 +219,8 @@ class TimelineView(LineCacheWidget, can_focus=True):
     def _line(self, y: int, width: int, height: int) -> Strip:
         trace = self.trace
         if trace is None or not trace.lanes:
-            lines = textwrap.wrap(self.message, max(width, 8)) or [""]
+            # The message can name the user's --target path: segments reach the terminal as-is.
+            lines = textwrap.wrap(visible(self.message), max(width, 8)) or [""]
             if y < len(lines):
                 return Strip([Segment(lines[y][:width], self._style("timeline--empty"))])
             return Strip.blank(width, self.rich_style)
