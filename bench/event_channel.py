@@ -1,8 +1,8 @@
 """Event channel throughput: events per second the parent drains from 2 busy producers.
 
-concviz path: 2 worker processes emit through the probe's batched Sink over their own
-connections into a supervisor's Pump, which forwards them over one multiprocessing Queue to
-the parent; the parent unpickles every batch into event tuples. Baseline: the same producers
+concviz path: 2 worker processes emit through the probe's Sink into their own shared-memory
+rings; a supervisor's Pump reads the rings and forwards the raw records over one
+multiprocessing Queue to the parent, which decodes them into event tuples. Baseline: the same producers
 calling Queue.put once per event on one shared Queue. Target: >= 1,000,000 events/s.
 
     python bench/event_channel.py [--events 1000000] [--baseline-events 200000]
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import pickle
 import socket
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workloads import events, probe  # noqa: E402
+from workloads import events, probe, ring  # noqa: E402
 from workloads.supervisor import Pump  # noqa: E402
 
 
@@ -87,8 +86,8 @@ def drain(out: multiprocessing.queues.Queue, producers_done: int) -> tuple[int, 
         if item == "done":
             done += 1
         else:
-            if isinstance(item, bytes):
-                batch = pickle.loads(item)
+            if isinstance(item, bytes):  # a worker's ring records, as the parent decodes them
+                batch = ring.decode(item)
             elif isinstance(item, list):
                 batch = item
             else:
@@ -136,7 +135,7 @@ def main() -> None:
         batched = run_batched(args.events)
         direct = run_direct(args.baseline_events)
         print(
-            f"round {round_ + 1}: batched sink→pump→Queue {batched:,.0f} events/s · "
+            f"round {round_ + 1}: ring→pump→Queue {batched:,.0f} events/s · "
             f"one Queue.put per event {direct:,.0f} events/s · ×{batched / direct:.1f}"
         )
 

@@ -2,7 +2,10 @@
 
 Drives the real app (headless, 120×40) through 200 runs of a tiny workload, cycling backends
 and start methods, and records the parent's open file descriptors, resident memory, threads
-and child processes (alive and zombie) every 20 runs. Target: flat, no zombies.
+and child processes (alive and zombie) every 20 runs. Every fifth run is a hostile one: a
+task that leaves a forked child or a daemon behind (the run must end them and name them), or
+a worker that exits with status 0 mid-task (the run must end as crashed). After every run no
+process of it may be left anywhere, nor anything in /dev/shm. Target: flat, no zombies.
 
     python bench/soak.py [--runs 200]
 """
@@ -23,6 +26,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tui.app import ConcvizApp  # noqa: E402
 from tui.choices import Choices  # noqa: E402
 from workloads import pyinfo  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ROOT / "tests" / "sample_targets.py"
+HOSTILE = [  # (function, backend, what the run must end as)
+    ("leave_fork", "process-pool", "finished"),
+    ("exit_zero", "mp-pool", "crashed"),
+    ("leave_daemon", "processes", "finished"),
+    ("exit_zero", "processes", "crashed"),
+]
 
 COMBOS = [
     ("thread-pool", None),
@@ -46,6 +58,18 @@ def snapshot() -> tuple[int, float, int, int, int]:
     )
 
 
+def marked_processes() -> list[int]:
+    """Processes anywhere that belong to a concviz run (they carry its mark)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if "CONCVIZ_RUN" in proc.environ() and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
 async def soak(runs: int) -> None:
     methods = set(pyinfo.available_start_methods())
     app = ConcvizApp(Choices(workload="double", tasks=4, workers=2))
@@ -56,8 +80,11 @@ async def soak(runs: int) -> None:
         )
         fds, rss, threads, children, zombies = snapshot()
         print(f"{0:>5} {fds:>5} {rss:>8.1f} {threads:>8} {children:>9} {zombies:>8}")
+        has_shm = os.path.isdir("/dev/shm")
+        shm_before = set(os.listdir("/dev/shm")) if has_shm else set()
         for run in range(1, runs + 1):
             backend, method = COMBOS[run % len(COMBOS)]
+            expected = "finished"
             app.choices = Choices(
                 workload="double",
                 tasks=4,
@@ -65,11 +92,27 @@ async def soak(runs: int) -> None:
                 backend=backend,
                 start_method=method if method in methods else None,
             )
+            if run % 5 == 0:
+                function, backend, expected = HOSTILE[(run // 5) % len(HOSTILE)]
+                app.choices = Choices(
+                    workload="target",
+                    target=f"{TARGETS}:{function}",
+                    inputs="[0, 1, 2]",
+                    workers=2,
+                    backend=backend,
+                    stall_timeout=0,  # a lost task must be found, not waited out
+                )
             await pilot.press("r")
-            while app.session is None or not app.session.done or app.status.startswith("running"):
+            while app.session is None or not app.session.done or app.running:
                 await pilot.pause(0.02)
-            if not app.status.startswith("finished"):
-                raise SystemExit(f"run {run} ended {app.status}")
+            if not app.status.startswith(expected):
+                raise SystemExit(f"run {run} ended {app.status}, not {expected}")
+            left = marked_processes()
+            if left:
+                raise SystemExit(f"run {run} left processes behind: {left}")
+            shm = set(os.listdir("/dev/shm")) - shm_before if has_shm else set()
+            if shm:
+                raise SystemExit(f"run {run} left in /dev/shm: {sorted(shm)}")
             if run % 20 == 0:
                 await pilot.pause(0.2)
                 fds, rss, threads, children, zombies = snapshot()

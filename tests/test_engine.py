@@ -348,3 +348,17 @@ def test_runs_mostly_spent_starting_workers_say_so() -> None:
     said = _reading("mp-pool", _stats(7.0, 0.026, 0.002, tasks=20), None, False)
     assert "tasks ran only under 1% of the time" in said, said
     assert "about as fast as sequential" not in said  # nothing measured it against one
+
+
+def test_the_bridge_hands_batches_over_and_never_touches_a_shown_trace() -> None:
+    """A trace that the dashboard draws is changed by the dashboard's thread only."""
+    batches: list[list[events.Event]] = []
+    spec = build_spec(workload="double", backend="process-pool", tasks=50, workers=2)
+    run = session.Session(spec, listener=batches.append, ingest=False).start()
+    outcome = run.wait(60)
+    assert outcome is not None and outcome.status == session.FINISHED
+    assert run.trace.count == 0 and not run.trace.lanes, "the bridge left it alone"
+    for batch in batches:
+        run.trace.ingest(batch)
+    assert run.trace.stats().ok == 50 and run.trace.finished
+    assert batches[-1][-1][0] == events.RUN_ENDED, "the run's end comes last"

@@ -193,3 +193,18 @@ def _alive(proc: psutil.Process) -> bool:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_a_run_of_many_tiny_tasks_draws_to_its_end_and_q_still_answers() -> None:
+    """200,000 tasks pour in faster than frames can take them; the dashboard stays whole."""
+    term = Terminal("-w", "double", "-b", "mp-pool", "--tasks", "200000", "--chunksize", "5000")
+    try:
+        term.wait_for(lambda s: "timeline" in s)
+        term.press("r")
+        term.wait_for(lambda s: "200000/200000 tasks" in s and "finished" in s, timeout=120)
+        started = time.monotonic()
+        term.press("q")
+        assert term.proc.wait(10) == 0
+        assert time.monotonic() - started < 3
+    finally:
+        term.close()

@@ -12,9 +12,10 @@ import sys
 import termios
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, on
@@ -43,6 +44,7 @@ from workloads.text import visible
 from workloads.trace import Trace
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
+INGEST_PER_FRAME = 50_000  # events taken into the trace per frame (a few tens of ms)
 RESULTS_EVERY = 8  # frames between results-log updates during a run (1 s at 8 fps)
 SUMMARY_EVERY = 3  # frames between summary updates during a run
 LANE_CPU_EVERY = 5  # CPU readings between updates of the lanes' CPU %
@@ -178,6 +180,8 @@ class ConcvizApp(App[None]):
             self.figures = assess(trace, session.FINISHED, None, trace.outside_cores)
         self._frames = 0
         self._covered = False
+        self._inbox: deque[list[Any]] = deque()  # event batches from the bridge thread
+        self._ended: RunEnded | None = None  # the run's end, taken once the inbox is empty
         self.caption_text = ""
         # The last finished comparison: its choices, results and the row last chosen.
         self._compared: tuple[RunSpec, list[CompareResult], int] | None = None
@@ -409,7 +413,9 @@ class ConcvizApp(App[None]):
 
     @property
     def running(self) -> bool:
-        return self.session is not None and not self.session.done
+        """A run is going, or its last events are still being taken in."""
+        live = self.session is not None and not self.session.done
+        return live or bool(self._inbox) or self._ended is not None
 
     def action_run(self) -> None:
         if self.replay is not None:
@@ -442,7 +448,10 @@ class ConcvizApp(App[None]):
             self.post_message(RunEnded(outcome, sequential, key, baseline))
 
         # The bridge thread fills run.trace; frames read it (no message per batch needed).
-        run = session.Session(spec, clock=self.clock, on_done=ended)
+        # The bridge thread only hands batches over; this thread alone changes the trace.
+        run = session.Session(
+            spec, listener=self._inbox.append, clock=self.clock, on_done=ended, ingest=False
+        )
         self.session = run
         self.trace = run.trace
         self.figures = None
@@ -460,6 +469,27 @@ class ConcvizApp(App[None]):
             self._refresh_summary()
 
     def on_run_ended(self, message: RunEnded) -> None:
+        # Its last batches may still wait in the inbox: the end is taken once they are in.
+        self._ended = message
+        self._take_events()
+
+    def _take_events(self, budget: int = INGEST_PER_FRAME) -> None:
+        """Ingest what the bridge handed over, at most ``budget`` events at a time: a run of a
+        million tasks arrives faster than one frame can take, and q must stay answered."""
+        inbox = self._inbox
+        trace = self.session.trace if self.session is not None else None
+        while inbox and budget > 0 and trace is not None:
+            batch = inbox.popleft()
+            if len(batch) > budget:
+                inbox.appendleft(batch[budget:])
+                batch = batch[:budget]
+            trace.ingest(batch)
+            budget -= len(batch)
+        if not inbox and self._ended is not None:
+            ended, self._ended = self._ended, None
+            self._run_ended(ended)
+
+    def _run_ended(self, message: RunEnded) -> None:
         outcome = message.outcome
         baseline = message.baseline
         if message.sequential:
@@ -584,6 +614,8 @@ class ConcvizApp(App[None]):
     def _frame(self) -> None:
         if not self.screen_stack:  # closing
             return
+        if self._inbox or self._ended is not None:
+            self._take_events()
         if self.screen is not self.screen_stack[0]:
             # Compare or help is on top. Textual repaints the whole terminal for every change
             # made under another screen, so the dashboard waits (a replay pauses) until it is

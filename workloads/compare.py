@@ -236,6 +236,11 @@ def judge(
             f"({_short(task_s)} each): starting {made} "
             f"{what} and handing the tasks over took the rest"
         )
+    if speedup is None and tiny:
+        return Verdict.DISPATCH, (
+            f"a task takes {_short(task_s)}: at this size handing tasks over and recording "
+            "each one cost as much as the work; bigger chunks or fewer, larger tasks help"
+        )
     if speedup is not None and cpu_bound and speedup > cores * 1.05 and cpu_par <= cores:
         return Verdict.NOISY_BASELINE, (
             f"{speedup:.1f}× is more than {cores} cores can give: the sequential run was slow "

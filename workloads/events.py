@@ -24,6 +24,9 @@ TASK_STARTED = 7  # (kind, task, pid, tid, t)
 TASK_FINISHED = 8  # (kind, task, pid, tid, t, cpu_ns, status, result_repr, error)
 TASK_RESULT = 9  # (kind, task, t)  the driver received the task's result
 TASK_LEFT = 10  # (kind, task, pid, t, ((child pid, what), ...))  processes it left running
+# (kind, t, ((task, status), ...), status of every other unended task | None, (pid, exit) | None,
+#  outside cores | None): how the parent ended the run; the last event of every run
+RUN_ENDED = 11
 
 # Task status as carried by TASK_FINISHED and kept by the trace.
 PENDING = 0
@@ -107,3 +110,15 @@ def task_result(task: int, t: int) -> Event:
 def task_left(task: int, pid: int, t: int, children: tuple[tuple[int, str], ...]) -> Event:
     """``task`` returned leaving these child processes of its worker running."""
     return (TASK_LEFT, task, pid, t, children)
+
+
+def run_ended(
+    t: int,
+    marks: tuple[tuple[int, int], ...] = (),
+    rest: int | None = None,
+    culprit: tuple[int, int | None] | None = None,
+    outside: float | None = None,
+) -> Event:
+    """The run is over: tasks that ended without their own word get ``marks`` (and every other
+    unended one ``rest``), the worker that took it down is ``culprit``."""
+    return (RUN_ENDED, t, marks, rest, culprit, outside)

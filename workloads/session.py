@@ -196,6 +196,58 @@ def _is_gone(pid: int) -> bool:
         return True
 
 
+class Watch:
+    """What the watchdog needs to know of a run, kept from its events by the bridge thread.
+
+    The run's Trace is changed by one thread only — whoever shows it (the dashboard's UI
+    thread) or, for the CLI, the bridge itself — so the bridge keeps these few facts apart.
+    """
+
+    def __init__(self) -> None:
+        self.started = False
+        self.finished = False
+        self.failure: str | None = None
+        self.tasks = 0
+        self.ended = 0  # tasks that finished with their own word
+        self.running: dict[int, tuple[int, int, int]] = {}  # task -> (pid, tid, started at)
+        self.by_pid: dict[int, set[int]] = {}
+        self.workers_seen = False  # a worker ran (or announced) a task
+
+    def observe(self, batch: list[events.Event]) -> bool:
+        """Take a batch in; True when it shows task progress."""
+        progress = False
+        for event in batch:
+            kind = event[0]
+            if kind == events.TASK_STARTED:
+                _, task, pid, tid, t = event
+                self.running[task] = (pid, tid, t)
+                self.by_pid.setdefault(pid, set()).add(task)
+                self.workers_seen = progress = True
+            elif kind == events.TASK_FINISHED:
+                task, pid = event[1], event[2]
+                self.running.pop(task, None)
+                self.by_pid.get(pid, set()).discard(task)
+                self.ended += 1
+                progress = True
+            elif kind in (events.TASK_RESULT, events.WORKER_UP):
+                self.workers_seen = self.workers_seen or kind == events.WORKER_UP
+                progress = True
+            elif kind == events.RUN_STARTED:
+                self.started = True
+                self.tasks = int(event[2].get("tasks", 0))
+            elif kind == events.RUN_FINISHED:
+                self.finished = True
+            elif kind == events.RUN_FAILED:
+                self.finished = True
+                self.failure = visible(str(event[2]))
+        return progress
+
+    @property
+    def unstarted(self) -> int:
+        """Tasks that neither ended nor are running: never started."""
+        return max(self.tasks - self.ended - len(self.running), 0)
+
+
 class Session:
     """One run of a RunSpec in its own supervisor process."""
 
@@ -206,9 +258,18 @@ class Session:
         clock: Callable[[], int] = time.perf_counter_ns,
         on_done: DoneCallback | None = None,
         sample_cpu: bool = False,
+        ingest: bool = True,
     ) -> None:
-        """``sample_cpu``: record per-core CPU readings (psutil) into the trace, 10 a second."""
+        """``sample_cpu``: record per-core CPU readings (psutil) into the trace, 10 a second.
+
+        ``ingest``: the bridge thread fills ``trace`` itself (the CLI, compare: nobody reads
+        it until the run is over). Off, the trace is left to the caller: ``listener`` gets every
+        batch (on the bridge thread) and the caller ingests them on its own thread, the only one
+        that changes the trace (the dashboard does, a frame at a time).
+        """
         self.spec = spec
+        self._ingest = ingest
+        self.watch = Watch()
         self._sample_cpu = sample_cpu
         self._next_sample = 0.0
         self.trace = Trace()
@@ -225,6 +286,7 @@ class Session:
         self._seen_pids: set[int] = set()
         self._cpu_before: tuple[float, float, float] | None = None
         self._workers_cpu = 0.0  # CPU seconds the run's workers had used, last looked at
+        self._ending: events.Event | None = None  # how the run was ended, delivered last
 
     # -- control ----------------------------------------------------------------------------
 
@@ -287,12 +349,24 @@ class Session:
             self._outcome = self._drain()
         except BaseException as exc:  # noqa: BLE001 - the caller must always get an outcome
             self._kill_tree()
+            self._ending = events.run_ended(self._clock(), rest=events.CANCELLED)
             self._outcome = Outcome(FAILED, self.trace, visible(f"{type(exc).__name__}: {exc}"))
         finally:
             self._finish()
+            # The last word: how the run was ended, once its processes are gone.
+            ending = self._ending or events.run_ended(self._clock())
+            outside = self._outcome.outside_cores if self._outcome is not None else None
+            self._deliver([(*ending[:5], outside)])
             self._done.set()
             if self._on_done is not None and self._outcome is not None:
                 self._on_done(self._outcome)
+
+    def _deliver(self, batch: list[events.Event]) -> None:
+        """Hand a batch on: into the trace (ingest mode) and to the listener."""
+        if self._ingest:
+            self.trace.ingest(batch)
+        if self._listener is not None:
+            self._listener(batch)
 
     def _drain(self) -> Outcome:
         assert self._process is not None
@@ -307,13 +381,13 @@ class Session:
             self._next_sample = time.monotonic() + CPU_SAMPLE_S
         while True:
             batch = self._get_batch()
-            if self._sample_cpu and time.monotonic() >= self._next_sample:
+            if self._sample_cpu and time.monotonic() >= self._next_sample and self._ingest:
                 self._next_sample += CPU_SAMPLE_S
                 self.trace.add_cpu_sample(
                     self._clock(), psutil.cpu_percent(interval=None, percpu=True)
                 )
             if batch:
-                progress = self.trace.ingest(batch)
+                progress = self.watch.observe(batch)
                 for event in batch:
                     if event[0] == events.WORKER_UP and event[1] != self._process.pid:
                         self._seen_pids.add(event[1])
@@ -327,33 +401,32 @@ class Session:
                         deaths.append((event[2], event[1], event[3]))
                 if progress or not started:
                     last_progress = time.monotonic()
-                if self._listener is not None:
-                    self._listener(batch)
+                self._deliver(batch)
                 if deaths and first_death is None:
                     first_death = time.monotonic()
-                if self.trace.finished and deaths:
+                watch = self.watch
+                if watch.finished and deaths:
                     self._process.join(10)
                     pid, code = _culprit(deaths)
                     return self._end_crashed(pid, code)
-                if self.trace.finished:
+                if watch.finished:
                     self._process.join(10)
                     if self._process.exitcode is None:
                         self._kill_tree()
-                    lost = self.trace.with_status(events.RUNNING, events.PENDING)
-                    if lost and self.trace.failure is None:
-                        return self._end_unaccounted(lost)
-                    if self.trace.failure is not None:
-                        return Outcome(FAILED, self.trace, self.trace.failure)
+                    if (watch.running or watch.unstarted) and watch.failure is None:
+                        return self._end_unaccounted()
+                    if watch.failure is not None:
+                        return Outcome(FAILED, self.trace, watch.failure)
                     return Outcome(FINISHED, self.trace)
             now = time.monotonic()
             if first_death is not None and now - first_death > CRASH_SETTLE_S:
                 # A pool that loses a worker stops the others: blame the first to die.
                 pid, code = _culprit(deaths)
                 return self._end_crashed(pid, code)
+            if self._cancel.is_set():  # at once, also while events pour in
+                return self._end_early(CANCELLED, events.CANCELLED, "cancelled")
             if batch:
                 continue
-            if self._cancel.is_set():
-                return self._end_early(CANCELLED, events.CANCELLED, "cancelled")
             stall = self.spec.stall_timeout
             if started and stall > 0 and now - last_progress > stall:
                 if self._workers_busy():
@@ -393,22 +466,20 @@ class Session:
 
     def _end_early(self, status: str, task_status: int, message: str) -> Outcome:
         now = self._clock()
-        running = self.trace.with_status(events.RUNNING)
-        stuck = []
-        for task in running:
-            lane = self.trace.lanes[self.trace.lane[task]]
-            stuck.append(
-                StuckTask(
-                    task, lane.pid, lane.tid, lane.label, (now - self.trace.start[task]) / 1e9
-                )
-            )
-        pending = self.trace.with_status(events.PENDING)
+        watch = self.watch
+        stuck = [
+            StuckTask(task, pid, tid, _lane_label(pid, tid), (now - t) / 1e9)
+            for task, (pid, tid, t) in sorted(watch.running.items())
+        ]
+        pending = watch.unstarted
         alive = self._live_processes()
         stacks = self._dump_stacks({s.pid for s in stuck}) if status == STALLED else {}
         self._kill_tree()
-        self.trace.mark(running, task_status, at_ns=now)
-        self.trace.mark(pending, events.CANCELLED if status != FAILED else task_status)
-        self.trace.finished = True
+        self._ending = events.run_ended(
+            now,
+            marks=tuple((task, task_status) for task in watch.running),
+            rest=events.CANCELLED if status != FAILED else task_status,
+        )
         return Outcome(
             status,
             self.trace,
@@ -416,7 +487,7 @@ class Session:
             stuck=stuck,
             alive=alive,
             stacks=stacks,
-            pending=len(pending),
+            pending=pending,
         )
 
     def _dump_stacks(self, pids: set[int]) -> dict[int, str]:
@@ -447,14 +518,10 @@ class Session:
     def _end_crashed(self, pid: int, code: int | None) -> Outcome:
         """A worker process died: its tasks crashed, the rest of the run is stopped."""
         now = self._clock()
-        lanes = {lane.id for lane in self.trace.lanes if lane.pid == pid}
-        for lane in self.trace.lanes:
-            if lane.id in lanes and lane.exitcode is None:
-                lane.exitcode = code
-        running = self.trace.with_status(events.RUNNING)
-        crashed = [task for task in running if self.trace.lane[task] in lanes]
-        others = [task for task in running if self.trace.lane[task] not in lanes]
-        pending = self.trace.with_status(events.PENDING)
+        watch = self.watch
+        crashed = sorted(task for task, held in watch.running.items() if held[0] == pid)
+        others = [task for task in watch.running if task not in crashed]
+        pending = watch.unstarted
         what = (
             "the process running the threads"
             if pid == (self._process.pid if self._process else 0)
@@ -470,22 +537,26 @@ class Session:
         message = f"{what} pid {pid} {how}" + (f" while running {tasks}" if tasks else "")
         alive = self._live_processes()
         self._kill_tree()
-        self.trace.mark(crashed, events.CRASHED, at_ns=now)
-        self.trace.mark(others + pending, events.CANCELLED, at_ns=now)
-        self.trace.finished = True
-        return Outcome(CRASHED, self.trace, message, alive=alive, pending=len(pending))
+        self._ending = events.run_ended(
+            now,
+            marks=tuple((task, events.CRASHED) for task in crashed)
+            + tuple((task, events.CANCELLED) for task in others),
+            rest=events.CANCELLED,
+            culprit=(pid, code),
+        )
+        return Outcome(CRASHED, self.trace, message, alive=alive, pending=pending)
 
     @property
     def starting(self) -> bool:
         """No task has started yet: the backend is still bringing its workers up."""
-        return not self.trace.lanes
+        return not self.watch.workers_seen
 
     def _workers_busy(self) -> bool:
         """With no task running (none can be stuck), whether the run's worker processes are
         busy coming up or going away: their CPU time grew since the last look. A pool of 256
         spawned workers takes seconds of CPU to import before its first task, and as long to
         close after its last; a start or an end that is stuck uses none."""
-        if self.trace.counts[events.RUNNING] or self._process is None:
+        if self.watch.running or self._process is None:
             return False
         try:
             children = psutil.Process(self._process.pid).children(recursive=True)
@@ -501,28 +572,29 @@ class Session:
         return grew
 
     def _holds_a_task(self, pid: int) -> bool:
-        """Whether a task is running on a lane of process ``pid``."""
-        trace = self.trace
-        return any(lane.pid == pid and lane.id in trace.running for lane in trace.lanes)
+        """Whether a task is running in process ``pid``."""
+        return bool(self.watch.by_pid.get(pid))
 
-    def _end_unaccounted(self, lost: list[int]) -> Outcome:
+    def _end_unaccounted(self) -> Outcome:
         """The backend finished, yet tasks never ended (their worker vanished without a word):
         they crashed, and the run says so instead of "finished"."""
-        running = [task for task in lost if self.trace.status[task] == events.RUNNING]
-        pending = [task for task in lost if self.trace.status[task] == events.PENDING]
-        now = self._clock()
-        self.trace.mark(running, events.CRASHED, at_ns=now)
-        self.trace.mark(pending, events.CANCELLED)
-        named = ", ".join(f"task {task}" for task in lost[:5])
-        message = f"{named} never ended: {'its worker' if len(lost) == 1 else 'their workers'}"
+        watch = self.watch
+        running = sorted(watch.running)
+        self._ending = events.run_ended(
+            self._clock(),
+            marks=tuple((task, events.CRASHED) for task in running),
+            rest=events.CANCELLED,
+        )
+        lost = len(running) + watch.unstarted
+        named = ", ".join(f"task {task}" for task in running[:5]) or f"{lost} task(s)"
+        message = f"{named} never ended: {'its worker' if lost == 1 else 'their workers'}"
         message += " ended without finishing them"
-        return Outcome(CRASHED, self.trace, message, pending=len(pending))
+        return Outcome(CRASHED, self.trace, message, pending=watch.unstarted)
 
     def _live_processes(self) -> list[LiveProcess]:
         """The run's worker processes still alive, and what state they are in."""
         if self._process is None or self._process.pid is None:
             return []
-        labels = {lane.pid: lane.label for lane in self.trace.lanes}
         found = []
         try:
             children = psutil.Process(self._process.pid).children(recursive=True)
@@ -533,7 +605,8 @@ class Session:
                 state = child.status()
             except psutil.Error:
                 continue
-            found.append(LiveProcess(child.pid, state, labels.get(child.pid, "worker process")))
+            label = "worker process" if child.pid in self.watch.by_pid else "process"
+            found.append(LiveProcess(child.pid, state, label))
         return found
 
     def _kill_tree(self) -> None:
@@ -579,12 +652,16 @@ class Session:
             with contextlib.suppress(Exception):
                 outside = outside_load(self._cpu_before, _cpu_clock(), psutil.cpu_count() or 1)
                 self._outcome.outside_cores = outside
-                self.trace.outside_cores = outside
         if self._outcome is not None and self._rundir is not None:
             self._outcome.log = _read_log(self._rundir / "run.log")
         if self._rundir is not None:
             shutil.rmtree(self._rundir, ignore_errors=True)
             shutil.rmtree(ring.ring_folder(str(self._rundir)), ignore_errors=True)
+
+
+def _lane_label(pid: int, tid: int) -> str:
+    """A worker thread named by its ids (the trace's lane numbers are the reader's)."""
+    return f"pid {pid}" if tid in (pid, 0) else f"pid {pid}/tid {tid}"
 
 
 _OWN_THREADS = ("_flush_loop", "in watch", "_exit_when_parent_dies")

@@ -341,6 +341,8 @@ class Trace:
                 self._ensure(event[1])
                 self.submit[event[1]] = event[2]
                 self._seen(event[2])
+            elif kind == events.RUN_ENDED:
+                self._ended(*event[1:])
             elif kind == events.TASK_LEFT:
                 self.left[event[1]] = tuple((pid, visible(what)) for pid, what in event[4])
             elif kind == events.TASK_RESULT:
@@ -377,6 +379,31 @@ class Trace:
                 self.failure = visible(event[2])
                 self.finished = True
         return progress
+
+    def _ended(
+        self,
+        t: int,
+        marks: tuple[tuple[int, int], ...],
+        rest: int | None,
+        culprit: tuple[int, int | None] | None,
+        outside: float | None,
+    ) -> None:
+        """How the parent ended the run (see ``events.run_ended``)."""
+        for task, status in marks:
+            self._ensure(task)
+            self._set_status(task, status)
+        if rest is not None:
+            self.mark(self.with_status(events.PENDING, events.RUNNING), rest)
+        if marks or rest is not None:
+            self.stopped_ns = t
+        if culprit is not None:
+            pid, code = culprit
+            for lane in self.lanes:
+                if lane.pid == pid and lane.exitcode is None:
+                    lane.exitcode = code
+        if outside is not None:
+            self.outside_cores = outside
+        self.finished = True
 
     def _ensure(self, task: int) -> None:
         if task >= self.count:

@@ -182,6 +182,10 @@ class ResultsLog(RichLog):
         if trace is None:
             return
         order = trace.recv_order
+        keep = self.max_lines or len(order)
+        if len(order) - self._shown > keep:
+            # The log keeps its last lines only: writing a million first would take minutes.
+            self._shown = len(order) - keep
         while self._shown < len(order):
             task = order[self._shown]
             if trace.status[task] in (events.PENDING, events.RUNNING) and not trace.finished:
