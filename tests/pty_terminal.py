@@ -44,6 +44,7 @@ class Terminal:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.bytes = 0
+        self.raw = bytearray()  # everything the app wrote, escape sequences and all
 
     def pump(self, seconds: float = 0.1) -> None:
         """Read (and draw) what the app writes for ``seconds``."""
@@ -56,6 +57,7 @@ class Terminal:
                 except OSError:
                     return
                 self.bytes += len(data)
+                self.raw += data
                 self.stream.feed(data)
 
     def text(self) -> str:

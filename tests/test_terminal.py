@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -206,5 +207,57 @@ def test_a_run_of_many_tiny_tasks_draws_to_its_end_and_q_still_answers() -> None
         term.press("q")
         assert term.proc.wait(10) == 0
         assert time.monotonic() - started < 3
+    finally:
+        term.close()
+
+
+def test_a_big_recording_loads_with_the_dashboard_up_and_q_quits_at_once(
+    tmp_path: Path,
+) -> None:
+    """Seconds of loading are shown as loading, and a user can leave during them."""
+    import json
+
+    spans = [
+        {"ph": "X", "name": "task", "pid": 1, "tid": 1 + task % 2, "ts": task * 10.0,
+         "dur": 9.0, "args": {"task": task, "input": "x" * 40, "result": "y" * 60}}
+        for task in range(90_000)
+    ]  # fmt: skip
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"traceEvents": spans}))
+    assert path.stat().st_size > 16 * 2**20
+    term = Terminal("replay", str(path))
+    try:
+        term.wait_for(lambda s: "Loading big.json" in s, timeout=10)
+        started = time.monotonic()
+        term.press("q")
+        while term.proc.poll() is None and time.monotonic() - started < 10:
+            term.pump(0.05)  # keep reading: a terminal that is not read blocks its writer
+        assert term.proc.returncode == 0
+        assert time.monotonic() - started < 1.5
+    finally:
+        term.close()
+
+
+def test_a_hostile_recording_never_writes_its_escapes_to_the_terminal(tmp_path: Path) -> None:
+    """Title, clipboard and clear-screen sequences in a trace reach the pty only as text."""
+    import json
+
+    evil = "\x1b]0;pwned\x07\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J"
+    spans = [
+        {"ph": "X", "name": f"call{evil}", "pid": 1, "tid": 1, "ts": task * 1000.0,
+         "dur": 900.0, "args": {"task": task, "input": evil, "result": evil, "error": None}}
+        for task in range(4)
+    ]  # fmt: skip
+    path = tmp_path / "evil.json"
+    path.write_text(
+        json.dumps({"traceEvents": spans, "metadata": {"note": [evil, evil], "concviz": {}}})
+    )
+    term = Terminal("replay", str(path), "--static")
+    try:
+        term.wait_for(lambda s: "finished" in s)
+        term.press("down")  # a task's details: its input and result
+        term.pump(0.5)
+        assert b"\x1b]0;pwned" not in term.raw and b"\x1b]52;" not in term.raw
+        assert "\\x1b]0;pwned" in term.text(), "shown, as text"
     finally:
         term.close()

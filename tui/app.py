@@ -146,6 +146,7 @@ class ConcvizApp(App[None]):
         fps: float = 8.0,
         output_dir: Path | None = None,
         replay: Recording | None = None,
+        replay_file: str | None = None,
         speed: float = 1.0,
         demo: bool = False,
         demo_fast: bool = False,
@@ -154,6 +155,7 @@ class ConcvizApp(App[None]):
         """``replay``: play a recorded run at ``speed`` × its pace (0 shows it whole at once)."""
         super().__init__()
         self.replay = replay
+        self.replay_file = replay_file  # a recording to load here, with the app already up
         self.speed = speed
         self._replay_at = 0
         self._replay_cpu_at = 0
@@ -193,7 +195,7 @@ class ConcvizApp(App[None]):
         A replay only plays: nothing runs from it."""
         if any(isinstance(screen, CompareScreen) for screen in self.screen_stack):
             return action in ("screenshot", "help", "quit_app", "command_palette")
-        if self.replay is not None:  # a replay is watched, not run (r plays it again)
+        if self.replay is not None or self.replay_file:  # watched, not run (r plays again)
             return action in (
                 "export",
                 "screenshot",
@@ -269,7 +271,9 @@ class ConcvizApp(App[None]):
         self.results.catch_up()
         self.timeline.focus()
         self._apply_size(self.size.width, self.size.height)
-        if self.replay is None:
+        if self.replay_file:
+            self._load_in_background(self.replay_file)
+        elif self.replay is None:
             self._sample()
             self.set_interval(self.sample_interval, self._sample)
         else:
@@ -325,7 +329,7 @@ class ConcvizApp(App[None]):
 
     def _invite(self) -> None:
         """Before the first run, the timeline says what r will run (the list may be folded)."""
-        if self.trace is None:
+        if self.trace is None and self.replay is None and not self.replay_file:
             choices = self.choices
             name = choices.target if choices.on_target else choices.workload
             folded = self.screen_stack[0].has_class("-folded")
@@ -418,6 +422,8 @@ class ConcvizApp(App[None]):
         return live or bool(self._inbox) or self._ended is not None
 
     def action_run(self) -> None:
+        if self.replay_file and self.replay is None:
+            return  # still loading
         if self.replay is not None:
             self._start_replay(self.replay)  # from the start again
             return
@@ -540,6 +546,43 @@ class ConcvizApp(App[None]):
 
     # -- replay -------------------------------------------------------------------------------
 
+    class Loaded(Message):
+        """A recording loaded in the background (or why it could not be)."""
+
+        def __init__(self, recording: Recording | None, problem: str = "") -> None:
+            super().__init__()
+            self.recording = recording
+            self.problem = problem
+
+    def _load_in_background(self, path: str) -> None:
+        """A big recording takes seconds to read: the app is up meanwhile, says what it is
+        doing, and q quits at once (the loading thread dies with the process)."""
+        from workloads.replay import TraceFileError, load_recording
+
+        try:
+            size = f"{os.path.getsize(path) / 2**20:,.0f} MB"
+        except OSError:
+            size = "?"
+        self.status = "loading"
+        self.timeline.show(None, f"Loading {visible(Path(path).name)} ({size})… q quits.")
+        self.cpu.message = "loading…"
+        self.cpu.update_lines()
+
+        def load() -> None:
+            try:
+                self.post_message(self.Loaded(load_recording(path)))
+            except TraceFileError as exc:
+                self.post_message(self.Loaded(None, str(exc)))
+
+        threading.Thread(target=load, name="concviz-load", daemon=True).start()
+
+    def on_concviz_app_loaded(self, message: Loaded) -> None:
+        if message.recording is None:
+            self.exit(return_code=2, message=f"concviz: error: {visible(message.problem)}")
+            return
+        self.replay = message.recording
+        self._start_replay(message.recording)
+
     def _start_replay(self, recording: Recording) -> None:
         self.trace = Trace()
         self.trace.t0_ns = recording.begin_ns
@@ -578,9 +621,10 @@ class ConcvizApp(App[None]):
             self._replay_clock += int(self.frame_interval * 1e9 * self.speed)
         evts = recording.events
         start = self._replay_at
-        while (
-            self._replay_at < len(evts) and replay_time(evts[self._replay_at]) <= self._replay_clock
-        ):
+        # At most a frame's worth at a time: a whole recording shown at once (--static) is
+        # taken in over a few frames, and q is answered meanwhile.
+        last = min(len(evts), start + INGEST_PER_FRAME)
+        while self._replay_at < last and replay_time(evts[self._replay_at]) <= self._replay_clock:
             self._replay_at += 1
         if self._replay_at > start:
             self.trace.ingest(evts[start : self._replay_at])

@@ -17,6 +17,7 @@ EXIT_STALLED = 3
 EXIT_CRASHED = 4
 EXIT_INTERRUPTED = 130
 MIN_FPS, MAX_FPS = 1, 30  # screen refreshes per second
+LOAD_IN_APP_BYTES = 16 * 2**20  # recordings bigger than this load with the dashboard up
 MAX_SPEED = 1000  # replay pace: beyond this a frame covers more than a long run
 
 BACKEND_NAMES = ("sequential", "threads", "thread-pool", "processes", "mp-pool", "process-pool")
@@ -446,6 +447,14 @@ def _replay(args: argparse.Namespace) -> int:
         )
     if not MIN_FPS <= args.fps <= MAX_FPS:  # also refuses nan
         return _fps_error(args.fps)
+    speed = 0 if args.static else args.speed
+    try:
+        big = os.path.getsize(args.file) > LOAD_IN_APP_BYTES
+    except OSError:
+        big = False  # load_recording says why, in one line
+    if big and not _terminal_problem():
+        # Seconds of loading: the dashboard is up meanwhile, says so, and q quits at once.
+        return _run_app(replay_file=args.file, speed=speed, fps=args.fps)
     try:
         recording = load_recording(args.file)
     except TraceFileError as exc:
@@ -453,7 +462,7 @@ def _replay(args: argparse.Namespace) -> int:
     problem = _terminal_problem()
     if problem:
         return _usage_error(f"{problem}; a trace can be opened in https://ui.perfetto.dev instead")
-    return _run_app(replay=recording, speed=0 if args.static else args.speed, fps=args.fps)
+    return _run_app(replay=recording, speed=speed, fps=args.fps)
 
 
 def _exit_code(outcome: Any) -> int:

@@ -468,7 +468,7 @@ class Session:
         now = self._clock()
         watch = self.watch
         stuck = [
-            StuckTask(task, pid, tid, _lane_label(pid, tid), (now - t) / 1e9)
+            StuckTask(task, pid, tid, self._label(task, pid, tid), (now - t) / 1e9)
             for task, (pid, tid, t) in sorted(watch.running.items())
         ]
         pending = watch.unstarted
@@ -570,6 +570,13 @@ class Session:
         grew = spent > self._workers_cpu + 0.01
         self._workers_cpu = max(spent, self._workers_cpu)
         return grew
+
+    def _label(self, task: int, pid: int, tid: int) -> str:
+        """The task's lane as the trace names it, when this thread owns the trace."""
+        trace = self.trace
+        if self._ingest and task < trace.count and 0 <= trace.lane[task] < len(trace.lanes):
+            return trace.lanes[trace.lane[task]].label
+        return _lane_label(pid, tid)
 
     def _holds_a_task(self, pid: int) -> bool:
         """Whether a task is running in process ``pid``."""
