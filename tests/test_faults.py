@@ -281,3 +281,22 @@ def test_workers_coming_up_are_progress_not_a_stall(no_leftovers: None) -> None:
     outcome = session.run(spec)
     assert outcome.status == session.FINISHED, outcome.message
     assert outcome.trace.stats().ok == 64
+
+
+def test_folders_left_by_a_killed_concviz_are_removed_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(session, "_cleaned", False)
+    dead = tmp_path / "concviz-999999-abc"  # its owner (pid 999999) is gone
+    dead.mkdir()
+    (dead / "run.log").write_text("x" * 1000)
+    alive = tmp_path / f"concviz-{os.getpid()}-def"  # this process still runs
+    alive.mkdir()
+    other = tmp_path / "concviz-not-ours"
+    other.mkdir()
+    session.clean_stale_folders()
+    assert not dead.exists()
+    assert alive.exists() and other.exists()

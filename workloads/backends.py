@@ -128,8 +128,51 @@ def _thread_pool(d: Drive) -> None:
         _futures(d, executor, 1)
 
 
-def _context(d: Drive) -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context(d.spec.start_method)
+# Every worker process a backend starts, by pid, registered the instant it starts: a pool
+# forgets a dead worker at once (and a worker can start, run a task and die before anyone
+# looked at the pool's list), yet its exit code is read from this handle afterwards.
+STARTED: dict[int, BaseProcess] = {}
+
+
+def _registering(base: type[BaseProcess]) -> type[BaseProcess]:
+    class Registered(base):  # type: ignore[misc, valid-type]
+        def start(self) -> None:
+            super().start()
+            if self.pid is not None:
+                STARTED[self.pid] = self
+
+    Registered.__name__ = Registered.__qualname__ = f"Registered{base.__name__}"
+    return Registered
+
+
+# Module-level, so that spawn and forkserver can pickle them by name (Windows has no fork).
+RegisteredSpawnProcess = _registering(multiprocessing.context.SpawnProcess)
+_REGISTERED: dict[str, type[BaseProcess]] = {"spawn": RegisteredSpawnProcess}
+if sys.platform != "win32":
+    RegisteredForkProcess = _registering(multiprocessing.context.ForkProcess)
+    RegisteredForkServerProcess = _registering(multiprocessing.context.ForkServerProcess)
+    _REGISTERED.update(fork=RegisteredForkProcess, forkserver=RegisteredForkServerProcess)
+
+
+class _RegisteringContext:
+    """A multiprocessing context whose processes register in ``STARTED``; pools and
+    executors take it wherever they take a context."""
+
+    def __init__(self, context: multiprocessing.context.BaseContext, method: str) -> None:
+        self._context = context
+        self.Process = _REGISTERED[method]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+def _context(d: Drive) -> Any:
+    method = d.spec.start_method or multiprocessing.get_start_method()
+    return _RegisteringContext(multiprocessing.get_context(method), method)
+
+
+def _started() -> list[BaseProcess]:
+    return list(STARTED.values())
 
 
 def _processes(d: Drive) -> None:
@@ -138,7 +181,7 @@ def _processes(d: Drive) -> None:
     procs: dict[int, BaseProcess] = {}
     d.handles = lambda: list(procs.values())
     for item in d.items:
-        proc = ctx.Process(  # type: ignore[attr-defined]
+        proc = ctx.Process(
             target=probe.process_entry,
             args=(d.address, d.spec.start_method, item),
             name=f"task-{item[0]}",
@@ -174,23 +217,15 @@ def _processes(d: Drive) -> None:
 def _mp_pool(d: Drive) -> None:
     ctx = _context(d)
     d.detail["workers"] = d.spec.workers
-    pool = ctx.Pool(
+    pool = multiprocessing.pool.Pool(
         d.spec.workers,
         initializer=probe.init_worker,
         initargs=(d.address, d.spec.start_method),
         maxtasksperchild=1 if d.fresh_worker_per_task else None,
+        context=ctx,
     )
     d.detail["maxtasksperchild"] = 1 if d.fresh_worker_per_task else None
-    seen: dict[int, BaseProcess] = {}
-
-    def handles() -> list[BaseProcess]:
-        workers = getattr(pool, "_pool", [])  # the only handle on Pool's workers
-        for proc in list(workers):
-            if proc.pid is not None:
-                seen[proc.pid] = proc
-        return list(seen.values())
-
-    d.handles = handles
+    d.handles = _started
     try:
         mode = d.spec.mode
         if mode == "map":
@@ -223,7 +258,6 @@ def _mp_pool(d: Drive) -> None:
                 async_result.wait()
             for task, async_result in pending:
                 d.received(task, async_result.get())
-        handles()
         pool.close()
         pool.join()
     finally:
@@ -245,20 +279,11 @@ def _process_pool(d: Drive) -> None:
         initargs=(d.address, d.spec.start_method),
         **kwargs,
     )
-    seen: dict[int, BaseProcess] = {}
-
-    def handles() -> list[BaseProcess]:
-        procs = getattr(executor, "_processes", None) or {}
-        for pid, proc in list(procs.items()):
-            seen[pid] = proc
-        return list(seen.values())
-
-    d.handles = handles
+    d.handles = _started
     chunksize = d.spec.chunksize or 1
     d.detail["chunksize"] = chunksize if d.spec.mode == "map" else None
     try:
         _futures(d, executor, chunksize)
-        handles()
     finally:
         executor.shutdown(wait=True)
 

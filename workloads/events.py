@@ -27,6 +27,7 @@ TASK_LEFT = 10  # (kind, task, pid, t, ((child pid, what), ...))  processes it l
 # (kind, t, ((task, status), ...), status of every other unended task | None, (pid, exit) | None,
 #  outside cores | None): how the parent ended the run; the last event of every run
 RUN_ENDED = 11
+WORKER_READY = 12  # (kind, pid, t)  a worker process connected: it is up, before any task
 
 # Task status as carried by TASK_FINISHED and kept by the trace.
 PENDING = 0
@@ -122,3 +123,8 @@ def run_ended(
     """The run is over: tasks that ended without their own word get ``marks`` (and every other
     unended one ``rest``), the worker that took it down is ``culprit``."""
     return (RUN_ENDED, t, marks, rest, culprit, outside)
+
+
+def worker_ready(pid: int, t: int) -> Event:
+    """Worker process ``pid`` is up (its probe connected), before it runs anything."""
+    return (WORKER_READY, pid, t)

@@ -232,6 +232,8 @@ class Watch:
             elif kind in (events.TASK_RESULT, events.WORKER_UP):
                 self.workers_seen = self.workers_seen or kind == events.WORKER_UP
                 progress = True
+            elif kind in (events.WORKER_READY, events.WORKER_DOWN):
+                progress = True  # a pool's workers coming up or going away
             elif kind == events.RUN_STARTED:
                 self.started = True
                 self.tasks = int(event[2].get("tasks", 0))
@@ -285,7 +287,7 @@ class Session:
         self._bridge: threading.Thread | None = None
         self._seen_pids: set[int] = set()
         self._cpu_before: tuple[float, float, float] | None = None
-        self._workers_cpu = 0.0  # CPU seconds the run's workers had used, last looked at
+        self._workers_cpu: dict[int, float] = {}  # CPU seconds of each worker, last looked
         self._ending: events.Event | None = None  # how the run was ended, delivered last
 
     # -- control ----------------------------------------------------------------------------
@@ -562,13 +564,15 @@ class Session:
             children = psutil.Process(self._process.pid).children(recursive=True)
         except (psutil.Error, ValueError):
             return False
-        spent = 0.0
+        # Per process: those that end take their CPU time with them, so no sum will do.
+        grew = False
+        seen: dict[int, float] = {}
         for child in children:
             with contextlib.suppress(psutil.Error):
                 times = child.cpu_times()
-                spent += times.user + times.system
-        grew = spent > self._workers_cpu + 0.01
-        self._workers_cpu = max(spent, self._workers_cpu)
+                spent = seen[child.pid] = times.user + times.system
+                grew = grew or spent > self._workers_cpu.get(child.pid, -1.0) + 0.005
+        self._workers_cpu = seen
         return grew
 
     def _label(self, task: int, pid: int, tid: int) -> str:

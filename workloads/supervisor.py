@@ -139,6 +139,8 @@ class Pump:
         if pid is None:  # the first message on a connection names the worker and its ring
             hello = pickle.loads(data)
             self._conns[conn] = int(hello[1])
+            if hello[1] != os.getpid():  # workers coming up are progress, before any task
+                self.emit(events.worker_ready(int(hello[1]), time.perf_counter_ns()))
             with contextlib.suppress(OSError):
                 self._rings[conn] = ring.Reader(str(hello[2]))
             self._learn_handles()
