@@ -521,3 +521,20 @@ async def test_r_in_a_replay_plays_it_again_from_the_start(tmp_path: Path) -> No
         while not app.status.startswith("finished"):
             await pilot.pause(0.05)
         assert app.trace.stats().ok == 12
+
+
+async def test_the_dashboard_says_which_task_left_a_process_running(tmp_path: Path) -> None:
+    target = str(Path(__file__).parent / "sample_targets.py") + ":leave_popen"
+    app = ConcvizApp(
+        Choices(workload="target", target=target, inputs="[5]", backend="sequential"),
+        sampler=FixedSampler([10.0]),
+        output_dir=tmp_path,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_for_run(pilot, app)
+        said = [n.message for n in app._notifications]
+        assert any("task 0 left pid" in m and "sleep 301" in m for m in said), said
+        log = "\n".join(line.text for line in app.query_one("#results").lines)  # type: ignore[attr-defined]
+        assert "task 0 left pid" in log
+    assert not leftover_children()

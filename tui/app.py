@@ -517,12 +517,23 @@ class ConcvizApp(App[None]):
             )
         elif outcome.status in (session.FAILED, session.CRASHED):
             self.notify(outcome.message, severity="error", timeout=8, markup=False)
+        left = outcome.trace.left_behind()
+        if left:  # what the tasks left running was ended with the run: say which task left what
+            said = "; ".join(
+                f"{'task ' + str(task) if task is not None else 'a task'} left pid {pid} ({what})"
+                for task, pid, what in left[:3]
+            )
+            more = f" and {len(left) - 3} more" if len(left) > 3 else ""
+            self.notify(
+                f"{said}{more}: ended with the run.", severity="warning", timeout=8, markup=False
+            )
         if self.trace is outcome.trace:
             # Frozen with the run: later choices change what r runs next, not this run's figures.
             self.figures = assess(outcome.trace, outcome.status, baseline, outcome.outside_cores)
             self.timeline.tick(self.clock())
             self.results.catch_up()
             self.results.show_stacks(outcome.stacks)
+            self.results.show_left(left)
             if outcome.stuck:  # the first stuck task, selected and its lane on screen
                 self.timeline.select(outcome.stuck[0].task)
         self._refresh_summary()

@@ -176,6 +176,12 @@ class ResultsLog(RichLog):
         if stacks:
             self.call_after_refresh(self.scroll_to, y=top, animate=False)
 
+    def show_left(self, left: list[tuple[int | None, int, str]]) -> None:
+        """Processes the run's tasks left running (the run ended them)."""
+        for task, pid, what in left:
+            who = f"task {task}" if task is not None else "a task"
+            self.write(Text(f"{who} left pid {pid} running ({what}): ended", style="yellow"))
+
     def catch_up(self) -> None:
         """Append the results received since the last call."""
         trace = self._trace
