@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import shutil
 import socket
 import sys
 import tempfile
@@ -55,6 +56,9 @@ def supervise(out: multiprocessing.queues.Queue, per_worker: int, workers: int) 
     for proc in procs:
         proc.join()
     pump.finish(timeout=5)
+    server.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(ring.ring_folder(folder), ignore_errors=True)  # the rings' own folder
     out.put("done")
     out.close()
     out.join_thread()
