@@ -72,6 +72,16 @@ class Terminal:
                 return self.text()
         raise AssertionError("screen never matched:\n" + self.text())
 
+    def wait_exit(self, timeout: float = 10) -> int:
+        """The app's exit code, reading its output meanwhile: a terminal that nobody reads
+        fills up, and the app's last frames would block it from exiting."""
+        deadline = time.perf_counter() + timeout
+        while self.proc.poll() is None:
+            if time.perf_counter() > deadline:
+                raise subprocess.TimeoutExpired(self.proc.args, timeout)
+            self.pump(0.05)
+        return self.proc.returncode
+
     def press(self, keys: str) -> None:
         os.write(self.master, keys.encode())
 
@@ -80,7 +90,7 @@ class Terminal:
         if self.proc.poll() is None:
             try:
                 self.press("q")
-                self.proc.wait(5)
+                self.wait_exit(5)
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait(5)

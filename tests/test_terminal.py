@@ -47,8 +47,7 @@ def test_run_in_a_real_terminal_then_quit_leaves_nothing(terminal: Terminal) -> 
     workers = {p.pid for p in descendants(terminal.proc.pid)}
     assert workers, "the run has processes"
     terminal.press("q")
-    terminal.proc.wait(10)
-    assert terminal.proc.returncode == 0
+    assert terminal.wait_exit(10) == 0
     assert_gone(workers)
 
 
@@ -56,7 +55,7 @@ def test_sighup_ends_the_dashboard_and_its_run(terminal: Terminal) -> None:
     workers = start_a_run(terminal)
     started = time.monotonic()
     terminal.proc.send_signal(signal.SIGHUP)
-    terminal.proc.wait(10)
+    terminal.wait_exit(10)
     assert time.monotonic() - started < 5
     assert_gone(workers)
 
@@ -93,7 +92,7 @@ def test_plain_terminals_get_a_working_dashboard(env: dict[str, str]) -> None:
         term.press("r")
         term.wait_for(lambda s: "finished" in s)
         term.press("q")
-        assert term.proc.wait(10) == 0
+        assert term.wait_exit(10) == 0
     finally:
         term.close()
 
@@ -103,7 +102,7 @@ def test_a_too_small_terminal_says_so() -> None:
     try:
         term.wait_for(lambda s: "Too small: concviz needs 60×16 or more." in s)
         term.press("q")
-        assert term.proc.wait(10) == 0
+        assert term.wait_exit(10) == 0
     finally:
         term.close()
 
@@ -122,7 +121,7 @@ def test_the_dashboard_opens_on_the_users_own_function() -> None:
         term.press("\x1b")  # esc: back to the dashboard
         term.wait_for(lambda s: "where (yours)" in s)
         term.press("q")
-        assert term.proc.wait(10) == 0
+        assert term.wait_exit(10) == 0
     finally:
         term.close()
 
@@ -205,7 +204,7 @@ def test_a_run_of_many_tiny_tasks_draws_to_its_end_and_q_still_answers() -> None
         term.wait_for(lambda s: "200000/200000 tasks" in s and "finished" in s, timeout=120)
         started = time.monotonic()
         term.press("q")
-        assert term.proc.wait(10) == 0
+        assert term.wait_exit(10) == 0
         assert time.monotonic() - started < 3
     finally:
         term.close()
@@ -230,9 +229,7 @@ def test_a_big_recording_loads_with_the_dashboard_up_and_q_quits_at_once(
         term.wait_for(lambda s: "Loading big.json" in s, timeout=10)
         started = time.monotonic()
         term.press("q")
-        while term.proc.poll() is None and time.monotonic() - started < 10:
-            term.pump(0.05)  # keep reading: a terminal that is not read blocks its writer
-        assert term.proc.returncode == 0
+        assert term.wait_exit(10) == 0
         assert time.monotonic() - started < 1.5
     finally:
         term.close()

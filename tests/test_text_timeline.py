@@ -129,7 +129,8 @@ def test_many_tiny_tasks_read_as_many_marks_not_one_bar() -> None:
     assert line.count(timeline.TICK) == 30 and bars(line) == 30, line
 
 
-def test_a_running_task_right_after_a_finished_one_is_its_own_bar() -> None:
+def finished_then_running() -> Trace:
+    """Task 0 ran 0-10 ms on one lane; task 1 started there at 10 ms and runs on."""
     trace = Trace()
     trace.ingest(
         [
@@ -139,6 +140,11 @@ def test_a_running_task_right_after_a_finished_one_is_its_own_bar() -> None:
             events.task_started(1, 7, 7, 10 * MS),
         ]
     )
+    return trace
+
+
+def test_a_running_task_right_after_a_finished_one_is_its_own_bar() -> None:
+    trace = finished_then_running()
     for share in (None, 0.9):
         runs = timeline.render_lane(trace, 0, 0, 60 * MS, 60, 30 * MS, share)
         line = "".join(text for text, _ in runs)
@@ -162,15 +168,7 @@ def test_a_running_task_without_a_cpu_reading_is_not_drawn_on_cpu() -> None:
 
 
 def test_a_stalled_task_is_not_drawn_on_cpu() -> None:
-    trace = Trace()
-    trace.ingest(
-        [
-            events.run_started(0, {"tasks": 2}),
-            events.task_started(0, 7, 7, 0),
-            events.task_finished(0, 7, 7, 10 * MS, 10 * MS, events.OK, "", None),
-            events.task_started(1, 7, 7, 10 * MS),
-        ]
-    )
+    trace = finished_then_running()
     trace.mark([1], events.STALLED, at_ns=60 * MS)
     trace.finished = True
     runs = timeline.render_lane(trace, 0, 0, 60 * MS, 60, 60 * MS)

@@ -41,7 +41,7 @@ from workloads.export import write_chrome_trace
 from workloads.replay import Recording, replay_time
 from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
 from workloads.text import visible
-from workloads.trace import Trace
+from workloads.trace import Trace, left_text
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 INGEST_PER_FRAME = 50_000  # events taken into the trace per frame (a few tens of ms)
@@ -519,10 +519,7 @@ class ConcvizApp(App[None]):
             self.notify(outcome.message, severity="error", timeout=8, markup=False)
         left = outcome.trace.left_behind()
         if left:  # what the tasks left running was ended with the run: say which task left what
-            said = "; ".join(
-                f"{'task ' + str(task) if task is not None else 'a task'} left pid {pid} ({what})"
-                for task, pid, what in left[:3]
-            )
+            said = "; ".join(left_text(*item) for item in left[:3])
             more = f" and {len(left) - 3} more" if len(left) > 3 else ""
             self.notify(
                 f"{said}{more}: ended with the run.", severity="warning", timeout=8, markup=False

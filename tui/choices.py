@@ -7,10 +7,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workloads import pyinfo
-from workloads.catalog import TARGET_NOTE, WORKLOADS, Param
+from workloads.catalog import TARGET, TARGET_NOTE, WORKLOADS, Param
 from workloads.spec import MODES, PROCESS_BACKENDS, RunSpec, SpecError, build_spec
-
-TARGET = "target"  # the workload name of the user's own --target function
 
 
 @dataclass(frozen=True)

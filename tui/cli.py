@@ -213,9 +213,10 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
 def _choices_from(args: argparse.Namespace) -> Any:
     """The command line's choices, as the dashboard holds them."""
     from tui.choices import Choices
+    from workloads.catalog import TARGET
 
     fields: dict[str, Any] = {
-        "workload": "target" if args.target else (args.workload or "sum-squares"),
+        "workload": TARGET if args.target else (args.workload or "sum-squares"),
         "backend": args.backend,
         "start_method": args.start_method,
         "mode": args.mode,

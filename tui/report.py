@@ -17,6 +17,7 @@ from workloads import compare as comparing
 from workloads.compare import CompareResult
 from workloads.spec import BACKENDS, MODES, PROCESS_BACKENDS, RunSpec
 from workloads.text import visible
+from workloads.trace import left_text
 
 STYLES = {
     timeline.BAR_A: "bold green",
@@ -161,11 +162,7 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
 
 def left_behind_lines(trace: Any) -> list[str]:
     """One line per process a task left running (the run ended them all)."""
-    lines = []
-    for task, pid, what in trace.left_behind():
-        who = f"task {task}" if task is not None else "a task"
-        lines.append(f"{who} left pid {pid} running ({what}): ended with the run")
-    return lines
+    return [f"{left_text(*left)}: ended with the run" for left in trace.left_behind()]
 
 
 RECEIVED_SHOWN = 20  # result lines printed; --json has them all

@@ -320,6 +320,7 @@ WORKLOADS: dict[str, Workload] = {
 }
 
 
+TARGET = "target"  # the workload name of the user's own --target function
 TARGET_NOTE = (
     "Watch: which backend keeps the most cores busy for your function.",
     "Why: the reading says what was measured: the GIL, waiting, or start-up cost.",
@@ -329,7 +330,7 @@ TARGET_NOTE = (
 def target_workload(function: Callable[[Any], Any], label: str, inputs: list[Any]) -> Workload:
     """A workload for the user's own ``module:function`` and JSON inputs."""
     return Workload(
-        name="target",
+        name=TARGET,
         function=function,
         summary=f"your function {label}",
         note=TARGET_NOTE,

@@ -59,20 +59,36 @@ def kill_and_reap(procs: list[psutil.Process], timeout: float = 2.0) -> None:
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.kill()
-    pending = {proc.pid for proc in procs}
+    reap({proc.pid for proc in procs}, timeout)
+
+
+def reap(pids: set[int], timeout: float) -> None:
+    """Wait for ``pids`` to be gone, reaping those that are (or become) this process's
+    children; never multiprocessing's own, whose handles read their exit status."""
     deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for pid in list(pending):
+    left = set(pids)
+    while left and time.monotonic() < deadline:
+        for pid in list(left):
             try:
                 done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:  # not ours (yet): gone, or still being re-parented
-                if not psutil.pid_exists(pid):
-                    pending.discard(pid)
+            except ChildProcessError:
+                # Not (yet) ours: reaped by its own parent, or not yet re-parented to us.
+                if not psutil.pid_exists(pid) or _gone_elsewhere(pid):
+                    left.discard(pid)
                 continue
             if done == pid:
-                pending.discard(pid)
-        if pending:
+                left.discard(pid)
+        if left:
             time.sleep(0.01)
+
+
+def _gone_elsewhere(pid: int) -> bool:
+    """``pid`` runs on under another parent (it will not come here to be reaped), or is gone."""
+    try:
+        proc = psutil.Process(pid)
+        return proc.ppid() != os.getpid() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 RUN_MARK = "CONCVIZ_RUN"  # set in a run's supervisor; every process under it inherits it

@@ -68,35 +68,31 @@ class Writer:
     def emit(self, event: events.Event) -> None:
         """Write one event; it is in shared memory when this returns."""
         kind = event[0]
-        # The two events of every task take the short way: one pack, no slicing.
+        # The two events of every task take the short way: one record, no slicing.
         if kind == events.TASK_STARTED:
-            with self._lock:
-                seq = self._seq
-                if seq >= self._limit:
-                    self._wait_for_room(seq)
-                _pack(
-                    self._view,
-                    HEADER + (seq % RECORDS) * SIZE,
-                    seq, kind, 0, event[1], event[2], event[3], event[4], 0, 0, 0, b"", seq,
-                )  # fmt: skip
-                self._seq = seq + 1
+            self._one(kind, event[1], event[2], event[3], event[4], 0, 0, b"")
             return
         if kind == events.TASK_FINISHED and not event[8]:
             text = event[7].encode("utf-8", "replace") if event[7] else b""
             if len(text) <= TEXT:
-                with self._lock:
-                    seq = self._seq
-                    if seq >= self._limit:
-                        self._wait_for_room(seq)
-                    _pack(
-                        self._view,
-                        HEADER + (seq % RECORDS) * SIZE,
-                        seq, kind, 0, event[1], event[2], event[3], event[4], event[5],
-                        event[6], len(text), text, seq,
-                    )  # fmt: skip
-                    self._seq = seq + 1
+                self._one(kind, event[1], event[2], event[3], event[4], event[5], event[6], text)
                 return
         self._emit_long(event)
+
+    def _one(
+        self, kind: int, task: int, pid: int, tid: int, t: int, cpu: int, status: int, text: bytes
+    ) -> None:
+        """One record whose text fits it."""
+        with self._lock:
+            seq = self._seq
+            if seq >= self._limit:
+                self._wait_for_room(seq)
+            _pack(
+                self._view,
+                HEADER + (seq % RECORDS) * SIZE,
+                seq, kind, 0, task, pid, tid, t, cpu, status, len(text), text, seq,
+            )  # fmt: skip
+            self._seq = seq + 1
 
     def _emit_long(self, event: events.Event) -> None:
         """Any event, text of any length (continued over several records)."""

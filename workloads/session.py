@@ -131,25 +131,6 @@ def outside_load(
     return min(max(outside, 0.0), float(cpus))
 
 
-def _reap(pids: set[int], timeout: float) -> None:
-    """Wait for adopted orphans of a killed run; they are never multiprocessing's own children."""
-    deadline = time.monotonic() + timeout
-    left = set(pids)
-    while left and time.monotonic() < deadline:
-        for pid in list(left):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                # Not (yet) ours: reaped by its own parent, or not yet re-parented to us.
-                if not psutil.pid_exists(pid) or _is_gone(pid):
-                    left.discard(pid)
-                continue
-            if done == pid:
-                left.discard(pid)
-        if left:
-            time.sleep(0.02)
-
-
 def start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker now, writing to /dev/null.
 
@@ -188,14 +169,6 @@ def start_resource_tracker() -> None:
         os.close(devnull)
 
 
-def _is_gone(pid: int) -> bool:
-    try:
-        proc = psutil.Process(pid)
-        return proc.ppid() not in (os.getpid(),) and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
 class Watch:
     """What the watchdog needs to know of a run, kept from its events by the bridge thread.
 
@@ -211,7 +184,6 @@ class Watch:
         self.ended = 0  # tasks that finished with their own word
         self.running: dict[int, tuple[int, int, int]] = {}  # task -> (pid, tid, started at)
         self.by_pid: dict[int, set[int]] = {}
-        self.workers_seen = False  # a worker ran (or announced) a task
 
     def observe(self, batch: list[events.Event]) -> bool:
         """Take a batch in; True when it shows task progress."""
@@ -222,7 +194,7 @@ class Watch:
                 _, task, pid, tid, t = event
                 self.running[task] = (pid, tid, t)
                 self.by_pid.setdefault(pid, set()).add(task)
-                self.workers_seen = progress = True
+                progress = True
             elif kind == events.TASK_FINISHED:
                 task, pid = event[1], event[2]
                 self.running.pop(task, None)
@@ -230,7 +202,6 @@ class Watch:
                 self.ended += 1
                 progress = True
             elif kind in (events.TASK_RESULT, events.WORKER_UP):
-                self.workers_seen = self.workers_seen or kind == events.WORKER_UP
                 progress = True
             elif kind in (events.WORKER_READY, events.WORKER_DOWN):
                 progress = True  # a pool's workers coming up or going away
@@ -548,11 +519,6 @@ class Session:
         )
         return Outcome(CRASHED, self.trace, message, alive=alive, pending=pending)
 
-    @property
-    def starting(self) -> bool:
-        """No task has started yet: the backend is still bringing its workers up."""
-        return not self.watch.workers_seen
-
     def _workers_busy(self) -> bool:
         """With no task running (none can be stuck), whether the run's worker processes are
         busy coming up or going away: their CPU time grew since the last look. A pool of 256
@@ -640,7 +606,7 @@ class Session:
         except psutil.Error:
             pass
         proc.join(5)
-        _reap(victims | self._seen_pids, timeout=3.0)
+        procs.reap(victims | self._seen_pids, timeout=3.0)
 
     def _finish(self) -> None:
         if self._process is not None:
@@ -656,7 +622,7 @@ class Session:
                 self._queue.cancel_join_thread()
             self._queue = None  # its semaphores are released now, not at interpreter exit
         if self._seen_pids:
-            _reap(self._seen_pids, timeout=0.5)
+            procs.reap(self._seen_pids, timeout=0.5)
         if self._rundir is not None:  # what escaped the supervisor's own sweep came here
             procs.end_adopted(self._rundir.name)
         if self._outcome is not None and self._cpu_before is not None:

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from workloads import pyinfo
-from workloads.catalog import WORKLOADS, Workload, target_workload
+from workloads.catalog import TARGET, WORKLOADS, Workload, target_workload
 
 BACKENDS = ("sequential", "threads", "thread-pool", "processes", "mp-pool", "process-pool")
 PROCESS_BACKENDS = ("processes", "mp-pool", "process-pool")
@@ -292,7 +292,7 @@ def build_spec(
     target_ref: TargetRef | None = None
     input_values: tuple[Any, ...] | None = None
     if target is not None:
-        if workload not in (None, "target"):
+        if workload not in (None, TARGET):
             raise SpecError(f"--target replaces --workload; drop --workload {workload}")
         if given:
             flag = "--" + next(iter(given)).replace("_", "-")
@@ -301,7 +301,7 @@ def build_spec(
         if inputs is None:
             raise SpecError("--target needs --inputs, a JSON array such as '[1, 2, 3]'")
         input_values = parse_inputs(inputs, cwd)
-        name = "target"
+        name = TARGET
         default_tasks = len(input_values)
         resolved: dict[str, Any] = {}
     else:

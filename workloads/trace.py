@@ -132,6 +132,12 @@ class LaneIndex:
 _FAILED = frozenset((events.ERROR, events.CRASHED, events.STALLED))
 
 
+def left_text(task: int | None, pid: int, what: str) -> str:
+    """``task 3 left pid 4711 running (sleep 301)``: one process a task left behind."""
+    who = f"task {task}" if task is not None else "a task"
+    return f"{who} left pid {pid} running ({what})"
+
+
 @dataclass
 class Lane:
     """One worker thread: (host, pid, native tid), with a small id and a readable label."""

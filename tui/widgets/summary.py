@@ -9,7 +9,7 @@ from textual.widgets import RichLog, Static
 
 from workloads import events
 from workloads.compare import Figures
-from workloads.trace import UNSET, Trace
+from workloads.trace import UNSET, Trace, left_text
 
 
 def _seconds(ns: int) -> str:
@@ -179,8 +179,7 @@ class ResultsLog(RichLog):
     def show_left(self, left: list[tuple[int | None, int, str]]) -> None:
         """Processes the run's tasks left running (the run ended them)."""
         for task, pid, what in left:
-            who = f"task {task}" if task is not None else "a task"
-            self.write(Text(f"{who} left pid {pid} running ({what}): ended", style="yellow"))
+            self.write(Text(f"{left_text(task, pid, what)}: ended", style="yellow"))
 
     def catch_up(self) -> None:
         """Append the results received since the last call."""

@@ -6,9 +6,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from workloads.catalog import WORKLOADS
-
-TARGET = "target"
+from workloads.catalog import TARGET, WORKLOADS
 
 
 class WorkloadList(OptionList):
