@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,44 @@ LOG_LIMIT = 64 * 1024
 Listener = Callable[[list[events.Event]], None]
 DoneCallback = Callable[["Outcome"], None]
 
-FINISHED = "finished"
-FAILED = "failed"
-STALLED = "stalled"
-CANCELLED = "cancelled"
-CRASHED = "crashed"
+class RunState(str, Enum):
+    """Where a run is. It starts ``RUNNING`` (``CANCELLING`` once asked to stop) and ends in
+    one of the five ends; ``IDLE`` is a screen that has run nothing yet.
+
+    The values are the words the user reads, and compare equal to them.
+    """
+
+    IDLE = "idle"
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+    FINISHED = "finished"
+    FAILED = "failed"
+    STALLED = "stalled"
+    CANCELLED = "cancelled"
+    CRASHED = "crashed"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    @property
+    def ended(self) -> bool:
+        """One of the ends: every process of the run is gone."""
+        return self not in (RunState.IDLE, RunState.RUNNING, RunState.CANCELLING)
+
+    @property
+    def live(self) -> bool:
+        """Going, or being stopped."""
+        return self in (RunState.RUNNING, RunState.CANCELLING)
+
+
+FINISHED = RunState.FINISHED
+FAILED = RunState.FAILED
+STALLED = RunState.STALLED
+CANCELLED = RunState.CANCELLED
+CRASHED = RunState.CRASHED
 
 
 def _culprit(deaths: list[tuple[int, int, int]]) -> tuple[int, int]:
@@ -90,7 +124,7 @@ class LiveProcess:
 class Outcome:
     """How a run ended, and what it left to read."""
 
-    status: str
+    status: RunState
     trace: Trace
     message: str = ""
     stuck: list[StuckTask] = field(default_factory=list)
@@ -252,6 +286,8 @@ class Session:
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._outcome: Outcome | None = None
+        self._waiters: list[Callable[[], None]] = []  # woken once the run has ended
+        self._waiters_lock = threading.Lock()
         self._process: multiprocessing.process.BaseProcess | None = None
         self._queue: Any = None
         self._rundir: Path | None = None
@@ -305,9 +341,38 @@ class Session:
             return None
         return self._outcome
 
+    async def ended(self) -> Outcome:
+        """Await the outcome without blocking the event loop while the run ends."""
+        import asyncio  # only callers that await pay for its import
+
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(
+                    lambda: None if future.done() else future.set_result(None)
+                )
+
+        with self._waiters_lock:
+            if not self._done.is_set():
+                self._waiters.append(wake)
+            else:
+                future.set_result(None)
+        await future
+        assert self._outcome is not None
+        return self._outcome
+
     @property
     def done(self) -> bool:
         return self._done.is_set()
+
+    @property
+    def state(self) -> RunState:
+        """``RUNNING``, ``CANCELLING`` once cancelled, then how the run ended."""
+        if self._done.is_set() and self._outcome is not None:
+            return self._outcome.status
+        return RunState.CANCELLING if self._cancel.is_set() else RunState.RUNNING
 
     @property
     def supervisor_pid(self) -> int | None:
@@ -330,7 +395,11 @@ class Session:
             ending = self._ending or events.run_ended(self._clock())
             outside = self._outcome.outside_cores if self._outcome is not None else None
             self._deliver([(*ending[:5], outside)])
-            self._done.set()
+            with self._waiters_lock:
+                self._done.set()
+                waiters, self._waiters = self._waiters, []
+            for wake in waiters:
+                wake()
             if self._on_done is not None and self._outcome is not None:
                 self._on_done(self._outcome)
 
@@ -437,7 +506,7 @@ class Session:
             except queue.Empty:
                 return batch
 
-    def _end_early(self, status: str, task_status: int, message: str) -> Outcome:
+    def _end_early(self, status: RunState, task_status: int, message: str) -> Outcome:
         now = self._clock()
         watch = self.watch
         stuck = [
