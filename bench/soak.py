@@ -103,10 +103,9 @@ async def soak(runs: int) -> None:
                     stall_timeout=0,  # a lost task must be found, not waited out
                 )
             await pilot.press("r")
-            while app.session is None or not app.session.done or app.running:
-                await pilot.pause(0.02)
-            if not app.status.startswith(expected):
-                raise SystemExit(f"run {run} ended {app.status}, not {expected}")
+            ended = await app.run_ended()
+            if ended != expected:
+                raise SystemExit(f"run {run} ended {ended}, not {expected}")
             left = marked_processes()
             if left:
                 raise SystemExit(f"run {run} left processes behind: {left}")

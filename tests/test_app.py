@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 import pytest
 from textual.containers import Vertical
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from tests.conftest import leftover_children
 from tests.recorded import process_pool_run, threads_run
+from tui import demo
 from tui.app import ConcvizApp
+from workloads.session import RunState
 from tui.choices import Choices
 from tui.sampler import FixedSampler
 from tui.screens.compare import CompareScreen
@@ -33,15 +37,11 @@ def make_app(tmp_path: Path, **choices: object) -> ConcvizApp:
     )
 
 
-async def wait_for_run(pilot: object, app: ConcvizApp, timeout: float = 60) -> None:
-    """Until the last run has ended and the app has taken its outcome."""
-    deadline = time.monotonic() + timeout
-    while (app.session is None or not app.session.done or app.status.startswith("running")) and (
-        time.monotonic() < deadline
-    ):
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-    assert app.session is not None and app.session.done, "the run did not end"
-    await pilot.pause(0.1)  # type: ignore[attr-defined]
+async def wait_for_run(pilot: Pilot[None], app: ConcvizApp, timeout: float = 60) -> RunState:
+    """Await the shown run's end, its outcome taken in by the app; how it ended."""
+    state = await asyncio.wait_for(app.run_ended(), timeout)
+    await pilot.pause()
+    return state
 
 
 async def test_backend_keys_choose_the_backend(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ async def test_r_runs_and_shows_one_lane_per_worker(
         await pilot.press("r")
         await wait_for_run(pilot, app)
         outcome = app.session.wait() if app.session else None
-        assert app.status.startswith("finished"), (
+        assert app.state is RunState.FINISHED, (
             (outcome.message, outcome.log[-2000:]) if outcome else None
         )
         assert app.trace is not None
@@ -120,7 +120,7 @@ async def test_x_cancels_a_run_and_nothing_is_left(tmp_path: Path) -> None:
             await pilot.pause(0.05)
         await pilot.press("x")
         await wait_for_run(pilot, app)
-        assert app.status.startswith("cancelled")
+        assert app.state is RunState.CANCELLED
     assert not leftover_children()
 
 
@@ -186,7 +186,7 @@ async def test_leaving_compare_mid_run_cancels_it_and_the_dashboard_goes_on(
         assert screen.order == [r.backend for r in screen.results]
         await pilot.press("r")
         await wait_for_run(pilot, app)
-        assert app.status.startswith("finished")
+        assert app.state is RunState.FINISHED
     assert not leftover_children()
 
 
@@ -357,7 +357,7 @@ async def test_the_command_palette_offers_the_same_actions(tmp_path: Path) -> No
 
 async def test_the_demo_runs_to_its_end(tmp_path: Path) -> None:
     app = ConcvizApp(
-        demo=True, demo_fast=True, sampler=FixedSampler([10.0, 20.0]), output_dir=tmp_path
+        driver=demo.script(fast=True), sampler=FixedSampler([10.0, 20.0]), output_dir=tmp_path
     )
     captions: list[str] = []
     over_compare: set[str] = set()  # what the caption said while the compare screen was up
@@ -423,7 +423,7 @@ async def test_n_edits_the_numbers_and_esc_goes_back_to_the_timeline(tmp_path: P
         assert app.query_one("#edit-chunksize", Input).value == "default", "the kept value"
         await pilot.press("r")  # a key, not text typed into a field
         await wait_for_run(pilot, app)
-        assert app.status.startswith("finished")
+        assert app.state is RunState.FINISHED
         await pilot.press("n", "down", "3", "enter")
         await pilot.pause()
         assert app.choices.chunksize == 3
@@ -481,7 +481,7 @@ async def test_the_dashboard_runs_and_compares_the_users_own_function(tmp_path: 
         assert "where" in _plain(app.query_one("#note"))
         await pilot.press("r")
         await wait_for_run(pilot, app)
-        assert app.status.startswith("finished")
+        assert app.state is RunState.FINISHED
         assert app.trace is not None and app.trace.stats().ok == 3
         await pilot.press("c")
         screen = app.screen
@@ -512,14 +512,12 @@ async def test_r_in_a_replay_plays_it_again_from_the_start(tmp_path: Path) -> No
         replay=load_recording(path), speed=2, sampler=FixedSampler([10.0]), output_dir=tmp_path
     )
     async with app.run_test(size=SIZE) as pilot:
-        while not app.status.startswith("finished"):
-            await pilot.pause(0.05)
+        assert await asyncio.wait_for(app.run_ended(), 30) is RunState.FINISHED
         assert app.trace is not None and app.trace.stats().ok == 12
         await pilot.press("r")
-        assert app.status == "replaying"
+        assert app.replaying
         assert app.trace.stats().ok < 12, "from the start"
-        while not app.status.startswith("finished"):
-            await pilot.pause(0.05)
+        assert await asyncio.wait_for(app.run_ended(), 30) is RunState.FINISHED
         assert app.trace.stats().ok == 12
 
 

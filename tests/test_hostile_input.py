@@ -26,6 +26,7 @@ from rich.console import Console
 from tests.conftest import ROOT
 from tui import report
 from tui.app import ConcvizApp
+from workloads.session import RunState
 from tui.sampler import FixedSampler
 from workloads import compare, events, probe, session
 from workloads.replay import TraceFileError, load_recording
@@ -261,7 +262,7 @@ async def test_a_negative_cpu_time_replays_in_the_dashboard(tmp_path: Path) -> N
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.trace is not None and app.trace.stats().ok == 2
-        assert app.status.startswith("finished")
+        assert app.state is RunState.FINISHED
 
 
 @pytest.mark.parametrize("recorded", [10**6, 2**62, 10**4000], ids=["1e6", "2**62", "1e4000"])

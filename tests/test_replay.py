@@ -13,6 +13,7 @@ import pytest
 from tests import recorded as recorded_runs
 from tests.conftest import ROOT
 from tui.app import ConcvizApp
+from workloads.session import RunState
 from tui.sampler import FixedSampler
 from workloads import pyinfo, session
 from workloads.export import write_chrome_trace
@@ -138,7 +139,7 @@ async def test_static_replay_shows_the_whole_run(recorded: tuple[session.Outcome
         await pilot.pause()
         assert app.trace is not None and app.trace.finished
         assert app.trace.stats().ok == 5
-        assert app.status.startswith("finished")
+        assert app.state is RunState.FINISHED
 
 
 async def test_paced_replay_plays_and_pauses(recorded: tuple[session.Outcome, Path]) -> None:
@@ -146,17 +147,17 @@ async def test_paced_replay_plays_and_pauses(recorded: tuple[session.Outcome, Pa
     app = ConcvizApp(replay=load_recording(path), speed=0.05, sampler=FixedSampler([1.0, 1.0]))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
-        assert app.status == "replaying"
+        assert app.replaying
         elapsed = str(app.query_one("#summary").render()).split("replaying ", 1)[1]
         assert float(elapsed.split(" s", 1)[0]) < 1.0, "the recording's time, not the machine's"
         await pilot.press("space")
-        clock = app._replay_clock
+        clock = app.player.clock
         await pilot.pause(0.3)
-        assert app._replay_clock == clock, "paused"
+        assert app.player.clock == clock, "paused"
         assert "paused" in str(app.query_one("#summary").render())
         await pilot.press("space")
         await pilot.pause(0.3)
-        assert app._replay_clock > clock
+        assert app.player.clock > clock
 
 
 # A profiler's trace: every Python call is a complete event nested inside its caller's on the

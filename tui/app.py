@@ -6,14 +6,10 @@ import asyncio
 import contextlib
 import os
 import re
-import select
-import signal
-import sys
-import termios
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,9 +22,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
+from tui import lifecycle
 from tui.choices import Choices
+from tui.player import Player
 from tui.sampler import CpuSample, PsutilSampler, Sampler
-from tui.screens.compare import CompareScreen
+from tui.screens.compare import Compared, CompareScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.cpu_panel import CpuPanel
 from tui.widgets.executor_panel import ExecutorPanel
@@ -38,7 +36,8 @@ from tui.widgets.workload_list import WorkloadList
 from workloads import session
 from workloads.compare import Baseline, CompareResult, Figures, assess
 from workloads.export import write_chrome_trace
-from workloads.replay import Recording, replay_time
+from workloads.replay import Recording
+from workloads.session import RunState
 from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
 from workloads.text import visible
 from workloads.trace import Trace, left_text
@@ -49,18 +48,20 @@ RESULTS_EVERY = 8  # frames between results-log updates during a run (1 s at 8 f
 SUMMARY_EVERY = 3  # frames between summary updates during a run
 LANE_CPU_EVERY = 5  # CPU readings between updates of the lanes' CPU %
 NARROW_WIDTH = 110
+STOP_TIMEOUT_S = 5.0  # a cancelled run's processes are gone well within this
 SHORT_HEIGHT = 30  # below this many rows the side panes fold away by default (v toggles)
 
 
 class RunEnded(Message):
-    """A run is over and every process of it is gone."""
+    """A run is over and every process of it is gone (or a replay has handed out its last
+    event)."""
 
     def __init__(
         self,
         outcome: session.Outcome,
-        sequential: bool,
-        key: tuple[object, ...],
-        baseline: Baseline | None,
+        sequential: bool = False,
+        key: tuple[object, ...] = (),
+        baseline: Baseline | None = None,
     ) -> None:
         super().__init__()
         self.outcome = outcome
@@ -69,26 +70,7 @@ class RunEnded(Message):
         self.baseline = baseline  # the one its speedup is measured against
 
 
-def _input_gone(web: bool) -> bool:
-    """Whether the terminal (or, served to a browser, the server's pipe) has gone away.
-
-    A served dashboard reads a pipe, never a terminal: asking the pipe for terminal
-    attributes would end every browser session a second after it began. There, the pipe's
-    writer hanging up is what says the session is over.
-    """
-    try:
-        fd = sys.__stdin__.fileno()
-        if web:
-            poller = select.poll()
-            poller.register(fd, select.POLLHUP)
-            return any(
-                mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL)
-                for _, mask in poller.poll(0)
-            )
-        termios.tcgetattr(fd)
-    except (OSError, termios.error, AttributeError, ValueError):
-        return True
-    return False
+Script = Callable[["ConcvizApp"], Awaitable[None]]
 
 
 def _starting_text(spec: RunSpec) -> str:
@@ -148,27 +130,27 @@ class ConcvizApp(App[None]):
         replay: Recording | None = None,
         replay_file: str | None = None,
         speed: float = 1.0,
-        demo: bool = False,
-        demo_fast: bool = False,
-        demo_loop: bool = False,
+        driver: Script | None = None,
     ) -> None:
-        """``replay``: play a recorded run at ``speed`` × its pace (0 shows it whole at once)."""
+        """``replay``: play a recorded run at ``speed`` × its pace (0 shows it whole at once).
+
+        ``driver``: a coroutine that drives the app through its public actions once it is up
+        (the demo); it ends with the app.
+        """
         super().__init__()
-        self.replay = replay
+        self.player = Player(replay, speed) if replay is not None else None
         self.replay_file = replay_file  # a recording to load here, with the app already up
         self.speed = speed
-        self._replay_at = 0
-        self._replay_cpu_at = 0
-        self._replay_clock = 0
-        self.paused = False
-        self.demo = demo
-        self._demo_fast = demo_fast
-        self._demo_loop = demo_loop
+        self._script = driver
         self.choices = choices or Choices()
         self.sampler: Sampler = sampler or PsutilSampler()
         self.clock = clock
         self.trace: Trace | None = trace
-        self.status = "finished" if trace is not None else "idle"
+        # The shown run's state, and what it is: "threads", "threads (compared)", "replayed".
+        self.state = RunState.IDLE if trace is None else RunState.FINISHED
+        self.label = ""
+        self._settled = asyncio.Event()  # set while the shown run is not going
+        self._settled.set()
         self.session: session.Session | None = None
         self.baselines: dict[tuple[object, ...], Baseline] = {}
         self.figures: Figures | None = None  # what the shown run's numbers say, once it ended
@@ -177,7 +159,7 @@ class ConcvizApp(App[None]):
         self.frame_interval = 1 / max(fps, 1)
         self.output_dir = output_dir or Path.cwd()
         if trace is not None and not trace.finished:
-            self.status = "running"
+            self.state = RunState.RUNNING
         elif trace is not None:  # a finished run handed in (tests, screenshots)
             self.figures = assess(trace, session.FINISHED, None, trace.outside_cores)
         self._frames = 0
@@ -189,13 +171,14 @@ class ConcvizApp(App[None]):
         self._compared: tuple[RunSpec, list[CompareResult], int] | None = None
         self.folded: bool | None = None  # side panes folded away; None: as the size suits
         self._samples = 0
+        self._terminating = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The compare screen times its own runs: nothing else may run or change meanwhile.
         A replay only plays: nothing runs from it."""
         if any(isinstance(screen, CompareScreen) for screen in self.screen_stack):
             return action in ("screenshot", "help", "quit_app", "command_palette")
-        if self.replay is not None or self.replay_file:  # watched, not run (r plays again)
+        if self.player is not None or self.replay_file:  # watched, not run (r plays again)
             return action in (
                 "export",
                 "screenshot",
@@ -273,29 +256,20 @@ class ConcvizApp(App[None]):
         self._apply_size(self.size.width, self.size.height)
         if self.replay_file:
             self._load_in_background(self.replay_file)
-        elif self.replay is None:
+        elif self.player is None:
             self._sample()
             self.set_interval(self.sample_interval, self._sample)
         else:
-            self._start_replay(self.replay)
+            self._play(self.player)
         self.set_interval(self.frame_interval, self._frame)
         self._refresh_summary()
         # An SSH drop (SIGHUP) or a kill (SIGTERM) ends the run's processes before the app.
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.terminate, 128 + sig)
-        if not self.is_headless:
-            self.set_interval(1.0, self._check_terminal)
-        if self.demo:
-            from tui import demo
-
-            self.run_worker(
-                demo.play(self, fast=self._demo_fast, loop=self._demo_loop), exclusive=True
-            )
+        lifecycle.watch(self, self.terminate)
+        if self._script is not None:
+            self.run_worker(self._script(self), name="driver", exclusive=True)
 
     def caption(self, text: str) -> None:
-        """The demo's line saying what to watch (hidden when empty)."""
+        """A line saying what to watch, above the footer (hidden when empty): the demo's."""
         self.caption_text = text
         caption = self.query_one("#caption", Static)
         caption.update(text)
@@ -329,7 +303,7 @@ class ConcvizApp(App[None]):
 
     def _invite(self) -> None:
         """Before the first run, the timeline says what r will run (the list may be folded)."""
-        if self.trace is None and self.replay is None and not self.replay_file:
+        if self.trace is None and self.player is None and not self.replay_file:
             choices = self.choices
             name = choices.target if choices.on_target else choices.workload
             folded = self.screen_stack[0].has_class("-folded")
@@ -347,7 +321,7 @@ class ConcvizApp(App[None]):
         self.executor.show(choices)
         self._show_note()
         self._invite()
-        if self.session is not None and not self.session.done:
+        if self.state.live and self.player is None:
             self.notify("Applies to the next run.", timeout=2)
         elif (
             before.baseline_key() in self.baselines and choices.baseline_key() not in self.baselines
@@ -359,7 +333,7 @@ class ConcvizApp(App[None]):
             )
 
     def _show_note(self, name: str | None = None) -> None:
-        if self.replay is not None:  # a replay's note is the recording's
+        if self.player is not None:  # a replay's note is the recording's
             return
         choices = self.choices if name is None else self.choices.with_workload(name)
         summary, lines = choices.describe_workload()
@@ -417,15 +391,40 @@ class ConcvizApp(App[None]):
 
     @property
     def running(self) -> bool:
-        """A run is going, or its last events are still being taken in."""
-        live = self.session is not None and not self.session.done
-        return live or bool(self._inbox) or self._ended is not None
+        """The shown run is going, or its last events are still being taken in."""
+        return self.state.live
+
+    async def run_ended(self) -> RunState:
+        """Await the end of the shown run, its last events taken in (at once when none is
+        going); how it ended."""
+        await self._settled.wait()
+        return self.state
+
+    def _set_state(self, state: RunState, label: str | None = None) -> None:
+        self.state = state
+        if label is not None:
+            self.label = label
+        if state.live:
+            self._settled.clear()
+        else:
+            self._settled.set()
+
+    def status_text(self) -> str:
+        """The shown run's state in words: "running threads", "finished · threads"."""
+        state, label = self.state, self.label
+        if state is RunState.RUNNING:
+            return "replaying" if self.player is not None else f"running {label}".rstrip()
+        if state is RunState.IDLE:
+            return label or "idle"  # "loading"
+        if state is RunState.CANCELLING:
+            return "cancelling"
+        return f"{state} · {label}" if label else str(state)
 
     def action_run(self) -> None:
-        if self.replay_file and self.replay is None:
+        if self.replay_file and self.player is None:
             return  # still loading
-        if self.replay is not None:
-            self._start_replay(self.replay)  # from the start again
+        if self.player is not None:
+            self._play(self.player)  # from the start again
             return
         self._start(self.choices)
 
@@ -462,16 +461,16 @@ class ConcvizApp(App[None]):
         self.trace = run.trace
         self.figures = None
         self.selected = None
-        self.status = f"running {spec.backend}"
+        self._set_state(RunState.RUNNING, spec.backend)
         self.timeline.show(run.trace, _starting_text(spec))
         self.results.follow(run.trace)
         run.start()
         self._refresh_summary()
 
     def action_cancel(self) -> None:
-        if self.running and self.session is not None:
+        if self.state is RunState.RUNNING and self.session is not None and self.player is None:
             self.session.cancel()
-            self.status = "cancelling"
+            self._set_state(RunState.CANCELLING)
             self._refresh_summary()
 
     def on_run_ended(self, message: RunEnded) -> None:
@@ -483,7 +482,7 @@ class ConcvizApp(App[None]):
         """Ingest what the bridge handed over, at most ``budget`` events at a time: a run of a
         million tasks arrives faster than one frame can take, and q must stay answered."""
         inbox = self._inbox
-        trace = self.session.trace if self.session is not None else None
+        trace = self.trace
         while inbox and budget > 0 and trace is not None:
             batch = inbox.popleft()
             if len(batch) > budget:
@@ -502,8 +501,9 @@ class ConcvizApp(App[None]):
             measured = Baseline.of(outcome.trace, outcome.status)
             if measured is not None:
                 self.baselines[message.key] = baseline = measured
-        self.status = f"{outcome.status} · {outcome.trace.info.get('spec', {}).get('backend', '')}"
-        if outcome.status == session.STALLED and not self.demo:  # the demo's caption says it
+        if outcome.trace is self.trace:
+            self._set_state(outcome.status)
+        if outcome.status == session.STALLED and not self.caption_text:  # the caption says it
             self.notify(
                 f"{outcome.message}. Stuck: "
                 + (
@@ -526,8 +526,11 @@ class ConcvizApp(App[None]):
             )
         if self.trace is outcome.trace:
             # Frozen with the run: later choices change what r runs next, not this run's figures.
-            self.figures = assess(outcome.trace, outcome.status, baseline, outcome.outside_cores)
-            self.timeline.tick(self.clock())
+            outside = outcome.outside_cores
+            if outside is None:  # a replay's: recorded with its run's end
+                outside = outcome.trace.outside_cores
+            self.figures = assess(outcome.trace, outcome.status, baseline, outside)
+            self.timeline.tick(self._now())
             self.results.catch_up()
             self.results.show_stacks(outcome.stacks)
             self.results.show_left(left)
@@ -571,7 +574,7 @@ class ConcvizApp(App[None]):
             size = f"{os.path.getsize(path) / 2**20:,.0f} MB"
         except OSError:
             size = "?"
-        self.status = "loading"
+        self._set_state(RunState.IDLE, "loading")
         self.timeline.show(None, f"Loading {visible(Path(path).name)} ({size})… q quits.")
         self.cpu.message = "loading…"
         self.cpu.update_lines()
@@ -588,18 +591,21 @@ class ConcvizApp(App[None]):
         if message.recording is None:
             self.exit(return_code=2, message=f"concviz: error: {visible(message.problem)}")
             return
-        self.replay = message.recording
-        self._start_replay(message.recording)
+        self.player = Player(message.recording, self.speed)
+        self._play(self.player)
 
-    def _start_replay(self, recording: Recording) -> None:
+    def _play(self, player: Player) -> None:
+        """Play ``player``'s recording from its start: its events reach the trace the way a
+        live run's do, a frame's worth at a time."""
+        recording = player.recording
+        player.rewind()
+        self._inbox.clear()
+        self._ended = None
         self.trace = Trace()
         self.trace.t0_ns = recording.begin_ns
-        self._replay_clock = recording.begin_ns
-        self._replay_at = self._replay_cpu_at = 0
-        self.paused = False
         self.figures = None
         self.selected = None
-        self.status = "replaying"
+        self._set_state(RunState.RUNNING, "replayed")
         self.timeline.show(self.trace)
         self.results.follow(self.trace)
         info = recording.events[0][2] if recording.events else {}
@@ -617,51 +623,38 @@ class ConcvizApp(App[None]):
         if not recording.cpu:
             self.cpu.message = "CPU not recorded"
             self.cpu.update_lines()
-        if self.speed <= 0:  # the whole run at once
-            self._replay_clock = recording.end_ns
-        self._replay_step()
+        self._replay_step(advance=False)
 
-    def _replay_step(self) -> None:
-        recording = self.replay
-        if recording is None or self.trace is None:
+    def _replay_step(self, advance: bool = True) -> None:
+        player = self.player
+        trace = self.trace
+        if player is None or trace is None or self._ended is not None:
             return
-        if not self.paused and self.speed > 0:
-            self._replay_clock += int(self.frame_interval * 1e9 * self.speed)
-        evts = recording.events
-        start = self._replay_at
-        # At most a frame's worth at a time: a whole recording shown at once (--static) is
-        # taken in over a few frames, and q is answered meanwhile.
-        last = min(len(evts), start + INGEST_PER_FRAME)
-        while self._replay_at < last and replay_time(evts[self._replay_at]) <= self._replay_clock:
-            self._replay_at += 1
-        if self._replay_at > start:
-            self.trace.ingest(evts[start : self._replay_at])
-        while (
-            self._replay_cpu_at < len(recording.cpu)
-            and recording.cpu[self._replay_cpu_at][0] <= self._replay_clock
-        ):
-            t, cores = recording.cpu[self._replay_cpu_at]
-            self.trace.add_cpu_sample(t, cores)
+        if advance:
+            player.advance(self.frame_interval)
+        batch = player.due(INGEST_PER_FRAME)
+        if batch:
+            self._inbox.append(batch)
+        for t, cores in player.due_cpu():
+            trace.add_cpu_sample(t, cores)
             self.cpu.add(CpuSample(cores=cores))
-            self._replay_cpu_at += 1
-        done = self._replay_at >= len(evts)
-        self.timeline.tick(self._replay_clock)
+        if player.done:  # the recording's end: taken in the way a live run's end is
+            self._ended = RunEnded(session.Outcome(RunState.FINISHED, trace))
+        self._take_events()
+        self.timeline.tick(player.clock)
         self.results.catch_up()
-        if done and self.status == "replaying":
-            self.status = "finished · replayed"
-            self.figures = assess(self.trace, session.FINISHED, None, self.trace.outside_cores)
         self._refresh_summary()
 
     def action_pause(self) -> None:
-        if self.replay is None:
+        if self.player is None:
             return
-        self.paused = not self.paused
-        self.notify("Paused: space goes on." if self.paused else "Playing.", timeout=2)
+        self.player.paused = not self.player.paused
+        self.notify("Paused: space goes on." if self.player.paused else "Playing.", timeout=2)
         self._refresh_summary()
 
     @property
     def replaying(self) -> bool:
-        return self.replay is not None and self.status == "replaying"
+        return self.player is not None and self.state is RunState.RUNNING
 
     def _frame(self) -> None:
         if not self.screen_stack:  # closing
@@ -692,22 +685,24 @@ class ConcvizApp(App[None]):
 
     def _now(self) -> int:
         """The time shown: the recording's clock during a replay."""
-        return self._replay_clock if self.replay is not None else self.clock()
+        return self.player.clock if self.player is not None else self.clock()
 
     def _refresh_summary(self) -> None:
         note = self.choices.describe_workload()[1]
         recorded = self.trace.info.get("note") if self.trace is not None else None
         if isinstance(recorded, list) and len(recorded) >= 2:  # the shown run's own words
             note = (str(recorded[0]), str(recorded[1]))
-        paused = self.paused and self.replaying
+        status = self.status_text()
+        if self.replaying and self.player is not None and self.player.paused:
+            status += " · paused (space goes on)"
         self.summary.show(
             self.trace,
-            f"{self.status} · paused (space goes on)" if paused else self.status,
+            status,
             self.figures,
             self.selected,
             note,
             self._now(),
-            baseline_possible=self.replay is None,
+            baseline_possible=self.player is None,
         )
 
     @on(TimelineView.TaskSelected)
@@ -717,17 +712,22 @@ class ConcvizApp(App[None]):
 
     # -- compare, export, screenshots, help, quit ------------------------------------------
 
-    def action_compare(self, fresh: bool = False) -> None:
+    def action_compare(self) -> None:
         """Every backend on the current choices; the last finished comparison of the same
-        choices reopens as it was (``fresh`` or r there runs it again)."""
+        choices reopens as it was (r there runs it again)."""
+        self.open_compare()
+
+    def open_compare(self, fresh: bool = False) -> CompareScreen | None:
+        """The compare screen, opened on the current choices (run anew with ``fresh``); None
+        when a run is going or the choices are refused (the app says why)."""
         if self.running:
             self.notify("A run is in progress: x cancels it.", severity="warning", timeout=3)
-            return
+            return None
         try:
             spec = self.choices.to_spec()
         except SpecError as exc:
             self.executor.problem(_in_words(exc))
-            return
+            return None
 
         results, cursor = None, 0
         if self._compared is not None and self._compared[0] == spec and not fresh:
@@ -740,22 +740,26 @@ class ConcvizApp(App[None]):
             cursor=cursor,
         )
 
-        def shown(row: CompareResult | None) -> None:
-            if screen.complete:
-                self._compared = (spec, screen.results, screen.cursor)
+        def shown(compared: Compared | None) -> None:
+            if compared is None:
+                return
+            if compared.complete:
+                self._compared = (spec, compared.results, compared.cursor)
+            row = compared.chosen
             if row is not None:
                 # A compare row's figures are against that comparison's own sequential run.
                 trace = row.outcome.trace
                 self.figures = row.figures
                 self.trace = trace
                 self.selected = None
-                self.status = f"{row.outcome.status} · {row.backend} (compared)"
+                self._set_state(row.outcome.status, f"{row.backend} (compared)")
                 self.timeline.show(trace)
                 self.results.follow(trace)
                 self.results.catch_up()
                 self._refresh_summary()
 
         self.push_screen(screen, shown)
+        return screen
 
     @on(CompareScreen.Baseline)
     def _baseline_measured(self, event: CompareScreen.Baseline) -> None:
@@ -784,14 +788,18 @@ class ConcvizApp(App[None]):
             return
         self.notify(f"Trace written to {path}", timeout=6, markup=False)
 
-    def action_screenshot(self) -> None:
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """An SVG of the screen, named after the shown run (or ``filename``) in the output
+        folder (or ``path``)."""
         # Messages on screen (say, "Trace written to …") are not part of the picture.
         self.clear_notifications()
-        self.call_after_refresh(self._save_screenshot)
+        self.call_after_refresh(self._save_screenshot, filename, path)
 
-    def _save_screenshot(self) -> None:
+    def _save_screenshot(self, filename: str | None = None, folder: str | None = None) -> None:
         try:
-            path = self.save_screenshot(self._file_name(".svg"), str(self.output_dir))
+            path = self.save_screenshot(
+                filename or self._file_name(".svg"), folder or str(self.output_dir)
+            )
         except OSError as exc:
             self.notify(f"Cannot save the screenshot: {exc.strerror}", severity="error")
             return
@@ -805,30 +813,44 @@ class ConcvizApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def action_quit_app(self) -> None:
-        self.stop_run()
+    async def action_quit_app(self) -> None:
+        await self.stop_runs()
         self.exit()
 
     def terminate(self, code: int = 1) -> None:
-        """SIGTERM, SIGHUP or a vanished terminal: end the run, then the app, whatever hangs.
+        """SIGTERM, SIGHUP or a vanished terminal: end the runs, then the app, whatever hangs
+        (with its terminal gone Textual may never finish restoring it)."""
+        if self._terminating:
+            return
+        self._terminating = True
 
-        With its terminal gone Textual may never finish restoring it, and a stuck thread would
-        keep the interpreter alive: a daemon timer ends the process if a clean exit stalls. By
-        then the run's processes are gone (``stop_run`` waited for them); restoring a terminal
-        takes a few milliseconds, so a second is plenty.
-        """
-        self.stop_run()
-        timer = threading.Timer(1.0, os._exit, args=(code,))
-        timer.daemon = True
-        timer.start()
-        self.exit(return_code=code)
+        async def end() -> None:
+            await self.stop_runs()
+            lifecycle.exit_surely(self, code)
 
-    def _check_terminal(self) -> None:
-        if _input_gone(web=self.is_web):
-            self.terminate()
+        self.run_worker(end(), name="terminate")
 
-    def stop_run(self) -> None:
-        """End a running run and wait (briefly) until its processes are gone."""
-        if self.session is not None and not self.session.done:
-            self.session.cancel()
-            self.session.wait(5)
+    def _live_sessions(self) -> list[session.Session]:
+        """The runs going: the dashboard's and a comparison's."""
+        found = [self.session] + [
+            screen.session for screen in self.screen_stack if isinstance(screen, CompareScreen)
+        ]
+        return [run for run in found if run is not None and not run.done]
+
+    async def stop_runs(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """End every run going and await (briefly) the end of its processes, without
+        blocking the event loop meanwhile."""
+        runs = self._live_sessions()
+        for run in runs:
+            run.cancel()
+        if runs:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(run.ended() for run in runs)), timeout)
+
+    def stop_runs_now(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """The same, blocking: for after the app's loop has ended."""
+        runs = self._live_sessions()
+        for run in runs:
+            run.cancel()
+        for run in runs:
+            run.wait(timeout)

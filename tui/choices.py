@@ -121,12 +121,14 @@ class Choices:
         text = text.strip()
         if name in ("workers", "chunksize", "tasks"):
             if name != "workers" and text.lower() in ("", "default", "auto"):
-                return replace(self, **{name: None})
+                unset: dict[str, Any] = {name: None}
+                return replace(self, **unset)
             try:
                 value = int(text.replace("_", "").replace(",", ""))
             except ValueError:
                 raise SpecError(f"{name}: {text!r} is not a whole number") from None
-            changed = replace(self, **{name: value})
+            number: dict[str, Any] = {name: value}
+            changed = replace(self, **number)
             changed.to_spec()
             return changed
         param = next((p for p in self.workload_params() if p.name == name), None)

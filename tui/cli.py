@@ -392,7 +392,7 @@ def _run_app(*args: Any, **kwargs: Any) -> int:
     try:
         app.run()
     finally:
-        app.stop_run()
+        app.stop_runs_now()
         session.shutdown()
     return app.return_code or EXIT_OK
 
@@ -435,7 +435,9 @@ def _demo(args: argparse.Namespace) -> int:
     problem = _terminal_problem()
     if problem:
         return _usage_error(f"{problem}; record it in a terminal: asciinema rec -c 'concviz demo'")
-    return _run_app(demo=True, demo_loop=args.loop, fps=args.fps)
+    from tui import demo
+
+    return _run_app(driver=demo.script(loop=args.loop), fps=args.fps)
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ its run to end, then holds the picture a fixed time, so a recording paces the sa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -75,27 +76,34 @@ def steps(fast: bool = False) -> list[Step]:
     return tour
 
 
-async def play(app: ConcvizApp, fast: bool = False, loop: bool = False) -> None:
-    """Drive ``app`` through the tour (again and again with ``loop``), then quit."""
-    from tui.screens.compare import CompareScreen
+def script(fast: bool = False, loop: bool = False) -> Callable[[ConcvizApp], Awaitable[None]]:
+    """The tour as a script the app runs once it is up (``ConcvizApp(driver=...)``)."""
 
+    async def drive(app: ConcvizApp) -> None:
+        await play(app, fast=fast, loop=loop)
+
+    return drive
+
+
+async def play(app: ConcvizApp, fast: bool = False, loop: bool = False) -> None:
+    """Drive ``app`` through the tour (again and again with ``loop``), then quit.
+
+    Only the app's public actions and its run state are used: each step awaits its run's
+    end, then holds the picture.
+    """
     while True:
         for step in steps(fast):
             app.caption(step.caption)
             if step.compare:
-                app.action_compare(fresh=True)
-                screen = app.screen
-                if isinstance(screen, CompareScreen):
-                    while len(screen.results) < len(screen.order):
-                        await asyncio.sleep(0.1)
+                screen = app.open_compare(fresh=True)
+                if screen is not None:
+                    await screen.over()
                     await asyncio.sleep(step.hold)
-                    screen.action_back()
+                    await screen.action_back()
                 continue
             if step.choices is not None:
                 app.start_run(step.choices)
-                await asyncio.sleep(0.2)
-                while app.running or app.status.startswith("running"):
-                    await asyncio.sleep(0.1)
+                await app.run_ended()
             await asyncio.sleep(step.hold)
         if not loop:
             break

@@ -110,8 +110,8 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         console.print(Text(f"  still alive when stopped: {shown}", style="yellow"))
     if outcome.pending:
         console.print(Text(f"  {outcome.pending} task(s) never started", style="yellow"))
-    for line in left_behind_lines(trace):
-        console.print(Text(visible(line), style="yellow"))
+    for said in left_behind_lines(trace):
+        console.print(Text(visible(said), style="yellow"))
     for pid, stack in outcome.stacks.items():
         console.print(
             Text(f"\nwhere pid {pid} is stuck (its threads' Python stacks):", style="bold yellow")
@@ -184,7 +184,7 @@ def _print_received(console: Console, spec: RunSpec, trace: Any) -> None:
     console.print(Text.assemble(("results, in the order received", "bold"), (f" ({how})", "dim")))
     table = Table(box=None, pad_edge=False, show_header=False)
     for justify in ("right", "left", "left", "left"):
-        table.add_column(justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+        table.add_column(justify=justify, no_wrap=True, overflow="ellipsis")
     for place, task in enumerate(order[:RECEIVED_SHOWN], start=1):
         view = trace.task(task)
         said = (

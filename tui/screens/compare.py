@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -29,10 +32,22 @@ COLUMNS = (
     "status",
 )
 BAR_MIN_WIDTH = 100
+STOP_TIMEOUT_S = 5.0
 NARROW_LABELS = {"chunks": "chunk", "wall s": "wall", "efficiency": "eff.", "CPU par.": "CPU"}
 
 
-class CompareScreen(Screen[comparing.CompareResult | None]):
+@dataclass(frozen=True)
+class Compared:
+    """What the compare screen leaves with: its rows, the row last chosen and, when enter
+    chose one to show, that row."""
+
+    results: list[comparing.CompareResult]
+    cursor: int
+    complete: bool  # every backend ran to its end (a comparison worth keeping)
+    chosen: comparing.CompareResult | None = None
+
+
+class CompareScreen(Screen[Compared]):
     """Runs the baseline and each backend in turn; enter shows a row's timeline."""
 
     DEFAULT_CSS = """
@@ -93,6 +108,17 @@ class CompareScreen(Screen[comparing.CompareResult | None]):
         self._session: session.Session | None = None
         self._baseline: comparing.Baseline | None = None
         self._bars = True
+        self._over = asyncio.Event()  # set once no row is running
+
+    @property
+    def session(self) -> session.Session | None:
+        """The row's run going now, if any."""
+        return self._session
+
+    async def over(self) -> list[comparing.CompareResult]:
+        """Await the comparison's end (every row run, or stopped); its rows."""
+        await self._over.wait()
+        return self.results
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -142,13 +168,19 @@ class CompareScreen(Screen[comparing.CompareResult | None]):
                 "done · enter: show that run's timeline · r: run again · esc: back"
             )
             self.refresh_bindings()
+            self._over.set()
             return
+        self._over.clear()
         backend = self.order[done]
         spec = self.spec.with_backend(backend)
         self.query_one("#compare-status", Static).update(
             f"running {backend} ({done + 1}/{len(self.order)})…"
         )
-        self._session = session.Session(spec, on_done=lambda o: self.post_message(self.Finished(o)))
+
+        def ended(outcome: session.Outcome) -> None:
+            self.post_message(self.Finished(outcome))
+
+        self._session = session.Session(spec, on_done=ended)
         self._session.start()
 
     def on_compare_screen_finished(self, message: Finished) -> None:
@@ -196,39 +228,38 @@ class CompareScreen(Screen[comparing.CompareResult | None]):
             f"→ {comparing.recommend(self.results)}" if done else ""
         )
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_show()
+        await self.action_show()
 
     @property
     def running(self) -> bool:
         return len(self.results) < len(self.order)
 
-    def action_show(self) -> None:
+    async def action_show(self) -> None:
         if self.running:  # a timed run is going: esc stops it first
             self.notify("Still comparing: wait for the end, or esc to stop.", timeout=3)
             return
         table = self.query_one(DataTable)
         self.cursor = table.cursor_row
         if 0 <= table.cursor_row < len(self.results):
-            self._stop()
-            self.dismiss(self.results[table.cursor_row])
+            await self.stop()
+            self.dismiss(self._leaving(self.results[table.cursor_row]))
 
-    @property
-    def complete(self) -> bool:
-        """Every backend ran to its end (a comparison worth keeping)."""
-        return self.order == self.backends and len(self.results) == len(self.order)
+    def _leaving(self, chosen: comparing.CompareResult | None = None) -> Compared:
+        complete = self.order == self.backends and len(self.results) == len(self.order)
+        return Compared(list(self.results), self.cursor, complete, chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("run_again", "close"):  # once the comparison is over
             return not self.running
         return True
 
-    def action_close(self) -> None:
-        self.action_back()
+    async def action_close(self) -> None:
+        await self.action_back()
 
-    def action_run_again(self) -> None:
-        self._stop()
+    async def action_run_again(self) -> None:
+        await self.stop()
         self.results = []
         self.order = list(self.backends)
         self._baseline = None
@@ -236,12 +267,17 @@ class CompareScreen(Screen[comparing.CompareResult | None]):
         self._next()
         self.refresh_bindings()
 
-    def action_back(self) -> None:
-        self._stop()
-        self.dismiss(None)
+    async def action_back(self) -> None:
+        await self.stop()
+        self.dismiss(self._leaving())
 
-    def _stop(self) -> None:
-        if self._session is not None and not self._session.done:
-            self._session.cancel()
-            self._session.wait(5)
+    async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop the row running (its processes gone, awaited off the event loop); the rows
+        not run are dropped."""
+        run = self._session
+        if run is not None and not run.done:
+            run.cancel()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(run.ended(), timeout)
         self.order = self.order[: len(self.results)]
+        self._over.set()

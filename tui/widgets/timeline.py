@@ -193,6 +193,7 @@ class TimelineView(LineCacheWidget, can_focus=True):
         if width >= 24:
             return lane.label[:width].ljust(width)
         if lane.kind == events.LANE_THREAD:
+            number: int | str
             short, number = f"t{lane.index}", lane.tid
         elif lane.kind == events.LANE_MAIN:
             short, number = "main", lane.pid
