@@ -15,7 +15,6 @@ from tests.conftest import leftover_children
 from tests.recorded import process_pool_run, threads_run
 from tui import demo
 from tui.app import ConcvizApp
-from workloads.session import RunState
 from tui.choices import Choices
 from tui.sampler import FixedSampler
 from tui.screens.compare import CompareScreen
@@ -23,6 +22,7 @@ from tui.screens.help import HelpScreen
 from tui.widgets.executor_panel import ExecutorPanel
 from tui.widgets.timeline import TimelineView
 from workloads import pyinfo
+from workloads.session import RunState
 
 SIZE = (120, 40)
 

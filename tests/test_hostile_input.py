@@ -26,10 +26,10 @@ from rich.console import Console
 from tests.conftest import ROOT
 from tui import report
 from tui.app import ConcvizApp
-from workloads.session import RunState
 from tui.sampler import FixedSampler
 from workloads import compare, events, probe, session
 from workloads.replay import TraceFileError, load_recording
+from workloads.session import RunState
 from workloads.spec import build_spec
 from workloads.trace import UNSET, Trace
 

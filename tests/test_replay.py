@@ -13,11 +13,11 @@ import pytest
 from tests import recorded as recorded_runs
 from tests.conftest import ROOT
 from tui.app import ConcvizApp
-from workloads.session import RunState
 from tui.sampler import FixedSampler
 from workloads import pyinfo, session
 from workloads.export import write_chrome_trace
 from workloads.replay import TraceFileError, load_recording
+from workloads.session import RunState
 from workloads.spec import build_spec
 from workloads.trace import UNSET, Trace
 
