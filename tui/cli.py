@@ -113,6 +113,18 @@ def _version() -> str:
         return "(not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version is looked up only when asked (a metadata scan)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show the version and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        sys.stdout.write(f"concviz {_version()}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; importing it costs no UI library."""
     parser = _Parser(
@@ -124,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"concviz {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     _add_run_options(parser)
     _add_fps(parser.add_argument_group("dashboard"))
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
@@ -486,10 +498,16 @@ def _exit_code(outcome: Any) -> int:
 
 
 def _run(spec: Any, args: argparse.Namespace) -> int:
-    from tui import report
     from workloads import session
 
-    outcome = session.run(spec, sample_cpu=args.trace is not None)
+    running = session.Session(spec, sample_cpu=args.trace is not None).start()
+    try:
+        from tui import report  # rich and the renderers load while the supervisor starts
+    except BaseException:  # Ctrl+C meanwhile: the run is ended before the interruption is told
+        running.cancel()
+        running.wait(15)
+        raise
+    outcome = session.outcome_of(running)
     written: str | None = None
     failure: str | None = None
     if args.trace is not None:  # checked before the run; a full disk shows only now

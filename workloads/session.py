@@ -817,7 +817,11 @@ def _stop_tracker(tracker: Any, timeout: float = 2.0) -> None:
 
 def run(spec: RunSpec, listener: Listener | None = None, sample_cpu: bool = False) -> Outcome:
     """Run ``spec`` to its end and return the outcome (used by the CLI and tests)."""
-    session = Session(spec, listener, sample_cpu=sample_cpu).start()
+    return outcome_of(Session(spec, listener, sample_cpu=sample_cpu).start())
+
+
+def outcome_of(session: Session) -> Outcome:
+    """Wait for a started session's outcome; interrupted (Ctrl+C), the run is ended first."""
     try:
         outcome = session.wait()
     except BaseException:
