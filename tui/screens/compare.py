@@ -274,10 +274,12 @@ class CompareScreen(Screen[Compared]):
     async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop the row running (its processes gone, awaited off the event loop); the rows
         not run are dropped."""
+        # First no row is left to run: the cancelled row's end (a message to this screen,
+        # handled while this awaits) then starts no other.
+        self.order = self.order[: len(self.results)]
         run = self._session
         if run is not None and not run.done:
             run.cancel()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(run.ended(), timeout)
-        self.order = self.order[: len(self.results)]
         self._over.set()
