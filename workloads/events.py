@@ -1,35 +1,84 @@
 """Provides the event contract: the small picklable records the engine streams to its readers.
 
 Events are plain tuples whose first item is the kind, so that a batch of thousands pickles and
-unpickles at C speed. Build them with the functions below and read them by the documented
-positions; ``VERSION`` changes whenever a layout does.
+unpickles at C speed. Each kind has a tagged tuple type below (``TaskDone`` …); ``Event`` is
+their union, and a check of ``event[0]`` against a kind narrows it for the type checker. Build
+them with the functions below; ``VERSION`` changes whenever a layout does.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final, Literal
 
-VERSION = 1
+VERSION = 2  # 2: a task's start and end travel in one TASK_DONE
 
-Event = tuple[Any, ...]
+# Kinds. The layout of each is its type below (times are ``time.perf_counter_ns()``).
+RUN_STARTED: Final = 1
+RUN_FINISHED: Final = 2
+RUN_FAILED: Final = 3
+WORKER_UP: Final = 4
+WORKER_DOWN: Final = 5
+TASK_SUBMITTED: Final = 6
+TASK_STARTED: Final = 7  # a task is running (told while it runs; its TASK_DONE follows)
+TASK_FINISHED: Final = 8  # a task ended (recordings and replays; live runs send TASK_DONE)
+TASK_RESULT: Final = 9
+TASK_LEFT: Final = 10
+RUN_ENDED: Final = 11
+WORKER_READY: Final = 12
+TASK_DONE: Final = 13  # a task's whole record, start and end: one event per task
 
-# Kinds. The layout of each follows its name (times are ``time.perf_counter_ns()``).
-RUN_STARTED = 1  # (kind, t, info: dict)
-RUN_FINISHED = 2  # (kind, t, begin_ns, end_ns, detail: dict)
-RUN_FAILED = 3  # (kind, t, message)
-WORKER_UP = 4  # (kind, pid, tid, t, lane_kind, start_method)
-WORKER_DOWN = 5  # (kind, pid, t, exitcode | None)
-TASK_SUBMITTED = 6  # (kind, task, t)
-TASK_STARTED = 7  # (kind, task, pid, tid, t)
-TASK_FINISHED = 8  # (kind, task, pid, tid, t, cpu_ns, status, result_repr, error)
-TASK_RESULT = 9  # (kind, task, t)  the driver received the task's result
-TASK_LEFT = 10  # (kind, task, pid, t, ((child pid, what), ...))  processes it left running
-# (kind, t, ((task, status), ...), status of every other unended task | None, (pid, exit) | None,
-#  outside cores | None): how the parent ended the run; the last event of every run
-RUN_ENDED = 11
-WORKER_READY = 12  # (kind, pid, t)  a worker process connected: it is up, before any task
+# (kind, t, info)
+RunStarted = tuple[Literal[1], int, dict[str, Any]]
+# (kind, t, begin_ns, end_ns, detail)
+RunFinished = tuple[Literal[2], int, int, int, dict[str, Any]]
+# (kind, t, message)
+RunFailed = tuple[Literal[3], int, str]
+# (kind, pid, tid, t, lane_kind, start_method)
+WorkerUp = tuple[Literal[4], int, int, int, str, str | None]
+# (kind, pid, t, exitcode | None)
+WorkerDown = tuple[Literal[5], int, int, int | None]
+# (kind, task, t)
+TaskSubmitted = tuple[Literal[6], int, int]
+# (kind, task, pid, tid, t)
+TaskStarted = tuple[Literal[7], int, int, int, int]
+# (kind, task, pid, tid, t, cpu_ns, status, result_repr, error)
+TaskFinished = tuple[Literal[8], int, int, int, int, int, int, str, str | None]
+# (kind, task, t)  the driver received the task's result
+TaskResult = tuple[Literal[9], int, int]
+# (kind, task, pid, t, ((child pid, what), ...))  processes it left running
+TaskLeft = tuple[Literal[10], int, int, int, tuple[tuple[int, str], ...]]
+# (kind, t, ((task, status), ...), status of every other unended task | None,
+#  (pid, exit) | None, outside cores | None): how the parent ended the run; the last event
+RunEnded = tuple[
+    Literal[11],
+    int,
+    tuple[tuple[int, int], ...],
+    int | None,
+    tuple[int, int | None] | None,
+    float | None,
+]
+# (kind, pid, t)  a worker process connected: it is up, before any task
+WorkerReady = tuple[Literal[12], int, int]
+# (kind, task, pid, tid, start, end, cpu_ns, status, result_repr, error)
+TaskDone = tuple[Literal[13], int, int, int, int, int, int, int, str, str | None]
 
-# Task status as carried by TASK_FINISHED and kept by the trace.
+Event = (
+    RunStarted
+    | RunFinished
+    | RunFailed
+    | WorkerUp
+    | WorkerDown
+    | TaskSubmitted
+    | TaskStarted
+    | TaskFinished
+    | TaskResult
+    | TaskLeft
+    | RunEnded
+    | WorkerReady
+    | TaskDone
+)
+
+# Task status as carried by TASK_DONE (and TASK_FINISHED) and kept by the trace.
 PENDING = 0
 RUNNING = 1
 OK = 2
@@ -54,37 +103,37 @@ LANE_THREAD = "thread"
 LANE_PROC = "proc"
 
 
-def run_started(t: int, info: dict[str, Any]) -> Event:
+def run_started(t: int, info: dict[str, Any]) -> RunStarted:
     """The supervisor is up and about to run ``info['tasks']`` tasks."""
     return (RUN_STARTED, t, info)
 
 
-def run_finished(t: int, begin_ns: int, end_ns: int, detail: dict[str, Any]) -> Event:
+def run_finished(t: int, begin_ns: int, end_ns: int, detail: dict[str, Any]) -> RunFinished:
     """The backend ran from ``begin_ns`` (executor created) to ``end_ns`` (shut down)."""
     return (RUN_FINISHED, t, begin_ns, end_ns, detail)
 
 
-def run_failed(t: int, message: str) -> Event:
+def run_failed(t: int, message: str) -> RunFailed:
     """The run could not go on; ``message`` is one line for the user."""
     return (RUN_FAILED, t, message)
 
 
-def worker_up(pid: int, tid: int, t: int, lane_kind: str, start_method: str | None) -> Event:
+def worker_up(pid: int, tid: int, t: int, lane_kind: str, start_method: str | None) -> WorkerUp:
     """A worker (process or thread) ran its first task or announced itself."""
     return (WORKER_UP, pid, tid, t, lane_kind, start_method)
 
 
-def worker_down(pid: int, t: int, exitcode: int | None) -> Event:
+def worker_down(pid: int, t: int, exitcode: int | None) -> WorkerDown:
     """A worker process ended; a negative exit code is the signal that killed it."""
     return (WORKER_DOWN, pid, t, exitcode)
 
 
-def task_submitted(task: int, t: int) -> Event:
+def task_submitted(task: int, t: int) -> TaskSubmitted:
     """The driver handed ``task`` to the backend."""
     return (TASK_SUBMITTED, task, t)
 
 
-def task_started(task: int, pid: int, tid: int, t: int) -> Event:
+def task_started(task: int, pid: int, tid: int, t: int) -> TaskStarted:
     """``task`` began on the worker thread ``(pid, tid)``."""
     return (TASK_STARTED, task, pid, tid, t)
 
@@ -98,17 +147,17 @@ def task_finished(
     status: int,
     result: str,
     error: str | None,
-) -> Event:
+) -> TaskFinished:
     """``task`` ended; ``cpu_ns`` is the CPU time its thread spent in it."""
     return (TASK_FINISHED, task, pid, tid, t, cpu_ns, status, result, error)
 
 
-def task_result(task: int, t: int) -> Event:
+def task_result(task: int, t: int) -> TaskResult:
     """The driver received ``task``'s result (map order vs completion order)."""
     return (TASK_RESULT, task, t)
 
 
-def task_left(task: int, pid: int, t: int, children: tuple[tuple[int, str], ...]) -> Event:
+def task_left(task: int, pid: int, t: int, children: tuple[tuple[int, str], ...]) -> TaskLeft:
     """``task`` returned leaving these child processes of its worker running."""
     return (TASK_LEFT, task, pid, t, children)
 
@@ -119,12 +168,27 @@ def run_ended(
     rest: int | None = None,
     culprit: tuple[int, int | None] | None = None,
     outside: float | None = None,
-) -> Event:
+) -> RunEnded:
     """The run is over: tasks that ended without their own word get ``marks`` (and every other
     unended one ``rest``), the worker that took it down is ``culprit``."""
     return (RUN_ENDED, t, marks, rest, culprit, outside)
 
 
-def worker_ready(pid: int, t: int) -> Event:
+def worker_ready(pid: int, t: int) -> WorkerReady:
     """Worker process ``pid`` is up (its probe connected), before it runs anything."""
     return (WORKER_READY, pid, t)
+
+
+def task_done(
+    task: int,
+    pid: int,
+    tid: int,
+    start: int,
+    end: int,
+    cpu_ns: int,
+    status: int,
+    result: str,
+    error: str | None,
+) -> TaskDone:
+    """``task`` ran on ``(pid, tid)`` from ``start`` to ``end``, ``cpu_ns`` of it on a core."""
+    return (TASK_DONE, task, pid, tid, start, end, cpu_ns, status, result, error)

@@ -31,12 +31,25 @@ _short_repr.maxtuple = 6
 _short_repr.maxdict = 4
 
 
+# Types whose builtin repr is what reprlib would print, as long as it is short (reprlib clips
+# ints at 40 characters, strings and the rest at 60): a task's result costs one repr().
+_SCALARS = frozenset((int, float, str, bool, type(None)))
+_FAST_LIMIT = 40
+
+
 def short_repr(value: Any) -> str:
     """A result as a reader wants it in one line: bytes by size, the rest by a clipped repr.
 
     A user's ``__repr__`` may return anything, terminal escapes included: they are made
     visible here, where the text is made (one ``isprintable`` check when there are none).
     """
+    kind = type(value)
+    if kind in _SCALARS or (
+        kind is tuple and len(value) <= 6 and _SCALARS.issuperset(map(type, value))
+    ):
+        text = repr(value)  # the builtin types' repr escapes what is not printable
+        if len(text) <= _FAST_LIMIT:
+            return text
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value):,} bytes>"
     try:
@@ -83,22 +96,22 @@ class Sink:
 
     def __init__(self, address: str) -> None:
         self.pid = os.getpid()
-        self._ring = ring.Writer(ring.ring_folder(os.path.dirname(address)))
+        self.ring = ring.Writer(ring.ring_folder(os.path.dirname(address)))
         self._conn = multiprocessing.connection.Client(address, family="AF_UNIX")
         self._closed = False
-        hello = ("hello", self.pid, str(self._ring.path))
+        hello = ("hello", self.pid, str(self.ring.path))
         self._conn.send_bytes(pickle.dumps(hello, pickle.HIGHEST_PROTOCOL))
 
     def emit(self, event: events.Event) -> None:
         """Record one event (in shared memory: it survives this process's death)."""
         if not self._closed:
-            self._ring.emit(event)
+            self.ring.emit(event)
 
     def forget(self) -> None:
         """In a forked child: drop this copy of the connection and the ring, sending nothing."""
         self._closed = True
         self._conn.close()
-        self._ring.close()
+        self.ring.close()
 
     def close(self) -> None:
         """Close the connection (a worker's normal exit): the supervisor reads the rest."""
@@ -107,7 +120,7 @@ class Sink:
         self._closed = True
         with contextlib.suppress(OSError):
             self._conn.close()
-        self._ring.close()
+        self.ring.close()
 
 
 class _Children:
@@ -166,7 +179,6 @@ class _State:
     lane_kind: str = events.LANE_PROC
     start_method: str | None = None
     sink: Sink | None = None
-    announced = threading.local()
     targets: dict[Any, Callable[[Any], Any]] = {}
     stack_file: Any = None
     check_pickle = False  # pool workers send results back: refuse unpicklable ones clearly
@@ -202,8 +214,9 @@ def _forget_inherited_sink() -> None:
             sink.forget()
     _State.sink = None
     _State.lock = threading.Lock()
-    _State.announced = threading.local()
     _State.children = threading.local()
+    global _threads
+    _threads = threading.local()
 
 
 os.register_at_fork(after_in_child=_forget_inherited_sink)
@@ -285,52 +298,159 @@ def _report_children(sink: Sink | None, task: int, pid: int) -> None:
         sink.emit(events.task_left(task, pid, time.perf_counter_ns(), left))
 
 
-def run_task(item: tuple[int, Any, Any]) -> Any:
-    """Run one task under the probe; a task that raises returns a TaskFailure instead."""
-    try:
-        return _run_task(item)
-    finally:
-        if _State.watch_children:
-            _report_children(_sink(), item[0], os.getpid())
+# A task's CPU time is the thread's CPU clock (``time.thread_time_ns``, a system call) read
+# around it. Tiny tasks would spend more on the clock than on themselves, so:
+TINY_NS = 2_000  # a task this short (wall) was on a core throughout: its CPU time is its wall
+FRESH_NS = 10_000  # a reading this recent serves as the next task's start reading
+# A start reading reused this way may include the probe's hand-over since it (at most
+# FRESH_NS of it): a task's CPU time is capped at its wall time.
 
 
-def _run_task(item: tuple[int, Any, Any]) -> Any:
-    task, target, argument = item
-    sink = _sink()
-    tid = threading.get_native_id()
-    pid = os.getpid()
-    if sink is not None and not getattr(_State.announced, "done", False):
-        _State.announced.done = True
+class _Lane:
+    """What the probe keeps per worker thread: its channel, ids, running-task slot and its
+    last CPU clock reading."""
+
+    __slots__ = (
+        "cpu",
+        "function",
+        "n",
+        "pid",
+        "read_at",
+        "sink",
+        "slot",
+        "spent",
+        "target",
+        "tid",
+        "view",
+        "writer",
+    )
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.writer = sink.ring
+        self.view = sink.ring.view
+        self.pid = sink.pid
+        self.tid = threading.get_native_id()
+        self.slot = sink.ring.claim_slot()
+        self.n = 0  # tasks this thread started
+        self.target: Any = None  # the last task's target, and what it resolved to
+        self.function: Callable[[Any], Any] = _resolve
+        self.cpu = 0  # the CPU clock's last reading
+        self.read_at = -FRESH_NS - 1  # when (perf_counter_ns) it was read
+        self.spent = 0  # CPU time given to tiny tasks since that reading
         sink.emit(
             events.worker_up(
-                pid, tid, time.perf_counter_ns(), _State.lane_kind, _State.start_method
+                self.pid, self.tid, time.perf_counter_ns(), _State.lane_kind, _State.start_method
             )
         )
-    function = _resolve(target)
-    if sink is not None:
-        sink.emit(events.task_started(task, pid, tid, time.perf_counter_ns()))
-    cpu0 = time.thread_time_ns()
+
+
+_threads = threading.local()
+
+
+def _lane() -> _Lane | None:
+    """This thread's lane, made at its first task (None when the probe has no channel)."""
+    sink = _sink()
+    if sink is None:
+        return None
+    lane = _threads.lane = _Lane(sink)
+    return lane
+
+
+_perf = time.perf_counter_ns
+_thread_time = time.thread_time_ns
+_slot = ring.SLOT.pack_into
+_OK = events.OK
+
+
+def run_task(item: tuple[int, Any, Any]) -> Any:
+    """Run one task under the probe; a task that raises returns a TaskFailure instead."""
+    task, target, argument = item
+    lane: _Lane | None = getattr(_threads, "lane", None)
+    if lane is None or lane.sink is not _State.sink:
+        lane = _lane()
+        if lane is None:
+            return _run_unobserved(item)
+    if target is lane.target:
+        function = lane.function
+    else:
+        function = lane.function = _resolve(target)
+        lane.target = target
+    t0 = _perf()
+    if t0 - lane.read_at > FRESH_NS:  # no recent reading of the CPU clock: take one
+        lane.cpu = _thread_time()
+        lane.read_at = t0
+        lane.spent = 0
+    n = lane.n = lane.n + 1
+    if lane.slot >= 0:  # running now: the supervisor tells it if it looks meanwhile
+        _slot(lane.view, lane.slot, n, task, lane.tid, t0, n)
+    else:
+        lane.writer.emit(events.task_started(task, lane.pid, lane.tid, t0))
     try:
         result = function(argument)
     except BaseException as exc:  # noqa: BLE001 - SystemExit in a task must not hang a Pool
-        cpu = time.thread_time_ns() - cpu0
-        t1 = time.perf_counter_ns()
+        t1 = _perf()
         text = error_text(exc)
-        if sink is not None:
-            sink.emit(events.task_finished(task, pid, tid, t1, cpu, events.ERROR, "", text))
+        lane.writer.emit(
+            events.task_done(
+                task, lane.pid, lane.tid, t0, t1, _cpu(lane, t0, t1), events.ERROR, "", text
+            )
+        )
+        if _State.watch_children:
+            _report_children(lane.sink, task, lane.pid)
         return TaskFailure(text)
-    cpu = time.thread_time_ns() - cpu0
-    t1 = time.perf_counter_ns()
+    t1 = _perf()
+    wall = t1 - t0
+    if wall < TINY_NS:
+        cpu = wall
+        lane.spent += wall
+    else:
+        cpu = _cpu(lane, t0, t1)
+    kind = type(result)
+    if kind in _SCALARS or (
+        kind is tuple and len(result) <= 6 and _SCALARS.issuperset(map(type, result))
+    ):
+        text = repr(result)  # what short_repr gives, and picklable for sure
+        if len(text) > _FAST_LIMIT:
+            text = short_repr(result)
+    else:
+        problem = _unpicklable(result) if _State.check_pickle else None
+        if problem is not None:
+            lane.writer.emit(
+                events.task_done(task, lane.pid, lane.tid, t0, t1, cpu, events.ERROR, "", problem)
+            )
+            if _State.watch_children:
+                _report_children(lane.sink, task, lane.pid)
+            return TaskFailure(problem)
+        text = short_repr(result)
+    lane.writer.done(task, lane.tid, t0, t1, cpu, _OK, text)
+    if _State.watch_children:
+        _report_children(lane.sink, task, lane.pid)
+    return result
+
+
+def _cpu(lane: _Lane, t0: int, t1: int) -> int:
+    """The task's CPU time from the thread's CPU clock, read now, within [0, wall]."""
+    now = _thread_time()
+    cpu = now - lane.cpu - lane.spent
+    lane.cpu = now
+    lane.read_at = t1
+    lane.spent = 0
+    return min(max(cpu, 0), t1 - t0)
+
+
+def _run_unobserved(item: tuple[int, Any, Any]) -> Any:
+    """A task run where the probe has no channel: no events, the same results."""
+    _, target, argument = item
+    function = _resolve(target)
+    try:
+        result = function(argument)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit in a task must not hang a Pool
+        return TaskFailure(error_text(exc))
     if _State.check_pickle:
         problem = _unpicklable(result)
         if problem is not None:
-            if sink is not None:
-                sink.emit(events.task_finished(task, pid, tid, t1, cpu, events.ERROR, "", problem))
             return TaskFailure(problem)
-    if sink is not None:
-        sink.emit(
-            events.task_finished(task, pid, tid, t1, cpu, events.OK, short_repr(result), None)
-        )
     return result
 
 

@@ -85,15 +85,18 @@ class Recording:
 
 def replay_time(event: events.Event) -> int:
     """When an event happened (each kind keeps its time in its own place)."""
-    kind = event[0]
-    if kind in (events.TASK_STARTED, events.TASK_FINISHED):
+    if event[0] == events.TASK_STARTED or event[0] == events.TASK_FINISHED:
         return int(event[4])
-    if kind == events.WORKER_UP:
+    if event[0] == events.TASK_DONE:
+        return int(event[5])  # its end: that is when it is known whole
+    if event[0] == events.WORKER_UP:
         return int(event[3])
-    if kind == events.WORKER_DOWN:
+    if event[0] == events.WORKER_DOWN or event[0] == events.WORKER_READY:
         return int(event[2])
-    if kind in (events.TASK_SUBMITTED, events.TASK_RESULT):
+    if event[0] == events.TASK_SUBMITTED or event[0] == events.TASK_RESULT:
         return int(event[2])
+    if event[0] == events.TASK_LEFT:
+        return int(event[3])
     return int(event[1])
 
 

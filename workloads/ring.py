@@ -4,7 +4,10 @@ Each worker process writes its events into a file-backed shared-memory ring of f
 records; the supervisor reads every ring a few times a second and once more when a worker
 dies. An event is in shared memory as soon as ``emit`` returns, so a worker killed the next
 instant (SIGKILL, a segfault, ``os._exit``) or stopped (SIGSTOP) loses nothing it recorded.
-No pickling: one ``struct.pack_into`` per event.
+No pickling: one ``struct.pack_into`` per event, and one event per task (TASK_DONE: its start
+and its end). While a task runs, its thread's slot in the ring's header says which task and
+since when: the reader turns that into a TASK_STARTED (a long task shows as running at the
+reader's next look; a short one costs no record of its own).
 
 A record carries its sequence number at both ends; the reader takes records while both ends
 hold the number it expects next, so a record being written is never read half-done. The
@@ -23,15 +26,25 @@ from pathlib import Path
 
 from workloads import events
 
-RECORDS = 1 << 13  # per worker: ~1.1 MB of shared memory, touched only as it is written
-TEXT = 88  # text bytes a record holds; longer text continues in the next records
-HEADER = 64  # the reader's position (u64) at offset 0
+RECORDS = 1 << 13  # per worker: 1 MB of shared memory, touched only as it is written
+MASK = RECORDS - 1
+TEXT = 72  # text bytes a record holds; longer text continues in the next records
 
-# seq, kind, more-text flag, task, pid, tid, t, cpu, status, text length, text, seq again
-RECORD = struct.Struct(f"<QBBIIQqqBB{TEXT}sQ")
+# seq, kind, more-text flag, status, text length, task, pid, tid, start, end (or the event's
+# time), cpu, text, seq again: 128 bytes, two cache lines.
+RECORD = struct.Struct(f"<QBBBBIIIqqq{TEXT}sQ")
 SEQ = struct.Struct("<Q")
 SIZE = RECORD.size
 _pack = RECORD.pack_into
+
+# The header: the reader's position (u64) at offset 0, the number of claimed slots at 8, then
+# one slot per thread: the task it runs now. A slot is (n, task, tid, start, n again), n
+# counting the thread's tasks; the reader takes it when both ends agree.
+SLOT = struct.Struct("<QIIqQ")
+SLOTS = 62
+SLOT_AT = 64
+HEADER = SLOT_AT + SLOTS * SLOT.size  # 2048: records start on a cache line
+COUNT = struct.Struct("<Q")
 
 _LANE_KINDS = (events.LANE_MAIN, events.LANE_THREAD, events.LANE_PROC)
 CONTINUED = 1  # flag: the text goes on in the next record
@@ -60,85 +73,95 @@ class Writer:
             self._map = mmap.mmap(fd, HEADER + RECORDS * SIZE)
         finally:
             os.close(fd)
-        self._view = memoryview(self._map)
+        self.view = memoryview(self._map)
         self._lock = threading.Lock()
         self._seq = 1
         self._limit = 1 + RECORDS  # the first sequence number that would overwrite unread ones
+        self._slots = 0
+        self.closed = False
 
-    def emit(self, event: events.Event) -> None:
-        """Write one event; it is in shared memory when this returns."""
-        kind = event[0]
-        # The two events of every task take the short way: one record, no slicing.
-        if kind == events.TASK_STARTED:
-            self._one(kind, event[1], event[2], event[3], event[4], 0, 0, b"")
-            return
-        if kind == events.TASK_FINISHED and not event[8]:
-            text = event[7].encode("utf-8", "replace") if event[7] else b""
-            if len(text) <= TEXT:
-                self._one(kind, event[1], event[2], event[3], event[4], event[5], event[6], text)
-                return
-        self._emit_long(event)
+    def claim_slot(self) -> int:
+        """A running-task slot for the calling thread: its offset in ``view`` (write it with
+        ``SLOT.pack_into``), or -1 when every slot is taken (the thread then records a
+        TASK_STARTED per task instead)."""
+        with self._lock:
+            if self._slots >= SLOTS:
+                return -1
+            at = SLOT_AT + self._slots * SLOT.size
+            self._slots += 1
+            COUNT.pack_into(self.view, 8, self._slots)
+            return at
 
-    def _one(
-        self, kind: int, task: int, pid: int, tid: int, t: int, cpu: int, status: int, text: bytes
+    def done(
+        self, task: int, tid: int, start: int, end: int, cpu: int, status: int, text: str
     ) -> None:
-        """One record whose text fits it."""
+        """A task's whole record (TASK_DONE with a result); in shared memory on return."""
+        raw = text.encode("utf-8", "replace")
+        if len(raw) > TEXT:
+            self.emit(events.task_done(task, self.pid, tid, start, end, cpu, status, text, None))
+            return
         with self._lock:
             seq = self._seq
             if seq >= self._limit:
                 self._wait_for_room(seq)
             _pack(
-                self._view,
-                HEADER + (seq % RECORDS) * SIZE,
-                seq, kind, 0, task, pid, tid, t, cpu, status, len(text), text, seq,
+                self.view,
+                HEADER + (seq & MASK) * SIZE,
+                seq, events.TASK_DONE, 0, status, len(raw),
+                task, self.pid, tid, start, end, cpu, raw, seq,
             )  # fmt: skip
             self._seq = seq + 1
 
-    def _emit_long(self, event: events.Event) -> None:
-        """Any event, text of any length (continued over several records)."""
-        kind = event[0]
+    def emit(self, event: events.Event) -> None:
+        """Write any event that travels through a ring, text of any length (continued over
+        several records); it is in shared memory when this returns."""
         text = b""
         flags = 0
-        if kind == events.TASK_STARTED:
-            _, task, pid, tid, t = event
-            fields = (task, pid, tid, t, 0, 0)
-        elif kind == events.TASK_FINISHED:
-            _, task, pid, tid, t, cpu, status, result, error = event
-            fields = (task, pid, tid, t, cpu, status)
+        status = 0
+        if event[0] == events.TASK_DONE:
+            _, task, pid, tid, start, end, cpu, status, result, error = event
             if error:
                 text, flags = error.encode("utf-8", "replace"), ERROR_TEXT
             else:
                 text = (result or "").encode("utf-8", "replace")
-        elif kind == events.WORKER_UP:
+            fields = (task, pid, tid, start, end, cpu)
+        elif event[0] == events.TASK_STARTED:
+            _, task, pid, tid, t = event
+            fields = (task, pid, tid, t, 0, 0)
+        elif event[0] == events.WORKER_UP:
             _, pid, tid, t, lane_kind, start_method = event
-            fields = (0, pid, tid, t, 0, _LANE_KINDS.index(lane_kind))
+            fields = (0, pid, tid, 0, t, 0)
+            status = _LANE_KINDS.index(lane_kind)
             text = (start_method or "").encode()
-        elif kind == events.TASK_LEFT:
+        elif event[0] == events.TASK_LEFT:
             _, task, pid, t, children = event
-            fields = (task, pid, 0, t, 0, 0)
+            fields = (task, pid, 0, 0, t, 0)
             text = "\n".join(f"{child} {what}" for child, what in children).encode(
                 "utf-8", "replace"
             )
         else:
-            raise ValueError(f"event kind {kind} does not travel through a ring")
+            raise ValueError(f"event kind {event[0]} does not travel through a ring")
         with self._lock:
-            self._write(kind, flags, fields, text)
+            self._write(event[0], flags, status, fields, text)
 
-    def _write(self, kind: int, flags: int, fields: tuple[int, ...], text: bytes) -> None:
+    def _write(
+        self, kind: int, flags: int, status: int, fields: tuple[int, ...], text: bytes
+    ) -> None:
         while True:
             chunk, text = text[:TEXT], text[TEXT:]
             more = CONTINUED if text else 0
             seq = self._seq
             if seq >= self._limit:
                 self._wait_for_room(seq)
-            RECORD.pack_into(
-                self._view,
-                HEADER + (seq % RECORDS) * SIZE,
+            _pack(
+                self.view,
+                HEADER + (seq & MASK) * SIZE,
                 seq,
                 kind,
                 flags | more,
-                *fields,
+                status,
                 len(chunk),
+                *fields,
                 chunk,
                 seq,
             )
@@ -150,7 +173,7 @@ class Writer:
         # The reader is behind by a whole ring: wait for it (a few ms at most while it lives;
         # if it is gone, the orphan guard ends this process).
         while True:
-            (read,) = SEQ.unpack_from(self._view, 0)
+            (read,) = SEQ.unpack_from(self.view, 0)
             self._limit = max(read, 1) + RECORDS
             if seq < self._limit:
                 return
@@ -159,32 +182,62 @@ class Writer:
     def close(self) -> None:
         """Unmap (the file stays for the reader; the run's end removes it)."""
         with self._lock, contextlib.suppress(Exception):
-            self._view.release()
+            self.closed = True
+            self.view.release()
             self._map.close()
 
 
 class Reader:
     """The supervisor's side of one worker's ring."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, pid: int) -> None:
         self.path = path
+        self.pid = pid
         fd = os.open(path, os.O_RDWR)
         try:
             self._map = mmap.mmap(fd, HEADER + RECORDS * SIZE)
         finally:
             os.close(fd)
         self._next = 1
+        self._told = [0] * SLOTS  # per slot: the task count last told as running
 
     def _complete(self, seq: int) -> bool:
         """Whether the record numbered ``seq`` is written whole."""
-        at = HEADER + (seq % RECORDS) * SIZE
+        at = HEADER + (seq & MASK) * SIZE
         view = self._map
         head: int = SEQ.unpack_from(view, at)[0]
         tail: int = SEQ.unpack_from(view, at + SIZE - 8)[0]
         return head == seq and tail == seq
 
     def read(self) -> bytes:
-        """The records written since the last read (raw; :func:`decode` makes events)."""
+        """What the worker recorded since the last read (raw; :func:`decode` makes events):
+        first a TASK_STARTED for each task its threads run now that was not told yet, then its
+        records.
+
+        The records are read before the slots: a task a slot shows has its TASK_DONE in these
+        records or in later ones, never in earlier ones, so its start always goes first.
+        """
+        records = self._records()
+        running = self._running()
+        return running + records if running else records
+
+    def _running(self) -> bytes:
+        view = self._map
+        (claimed,) = COUNT.unpack_from(view, 8)
+        out = []
+        told = self._told
+        for i in range(min(claimed, SLOTS)):
+            n, task, tid, start, tail = SLOT.unpack_from(view, SLOT_AT + i * SLOT.size)
+            if n == tail and n != told[i]:
+                told[i] = n
+                out.append(
+                    RECORD.pack(
+                        0, events.TASK_STARTED, 0, 0, 0, task, self.pid, tid, start, 0, 0, b"", 0
+                    )
+                )
+        return b"".join(out)
+
+    def _records(self) -> bytes:
         start = self._next
         # Records are published in order, so the whole ones form a prefix: find its end with
         # a handful of checks (exponential, then binary search), not one per record.
@@ -202,7 +255,7 @@ class Reader:
                 bad = middle
         seq = good + 1
         view = self._map
-        first, last = start % RECORDS, seq % RECORDS
+        first, last = start & MASK, seq & MASK
         if first < last:
             raw = view[HEADER + first * SIZE : HEADER + last * SIZE]
         else:  # wrapped around the end of the ring
@@ -221,29 +274,47 @@ class Reader:
 def decode(raw: bytes) -> list[events.Event]:
     """Events from raw records (records of one ring, in order)."""
     out: list[events.Event] = []
-    unpack = RECORD.unpack_from
+    append = out.append
     text = b""
-    for at in range(0, len(raw) - SIZE + 1, SIZE):
-        _, kind, flags, task, pid, tid, t, cpu, status, length, chunk, _ = unpack(raw, at)
+    done = events.TASK_DONE
+    for (
+        _,
+        kind,
+        flags,
+        status,
+        length,
+        task,
+        pid,
+        tid,
+        start,
+        end,
+        cpu,
+        chunk,
+        _,
+    ) in RECORD.iter_unpack(raw):
+        if kind == done and not flags:  # a task's whole record: the one most records are
+            said = chunk[:length].decode("utf-8", "replace")
+            append((events.TASK_DONE, task, pid, tid, start, end, cpu, status, said, None))
+            continue
         text += chunk[:length]
         if flags & CONTINUED:
             continue
-        if kind == events.TASK_STARTED:
-            out.append((kind, task, pid, tid, t))
-        elif kind == events.TASK_FINISHED:
+        if kind == done:
             said = text.decode("utf-8", "replace")
             if flags & ERROR_TEXT:
-                out.append((kind, task, pid, tid, t, cpu, status, "", said))
+                append((events.TASK_DONE, task, pid, tid, start, end, cpu, status, "", said))
             else:
-                out.append((kind, task, pid, tid, t, cpu, status, said, None))
+                append((events.TASK_DONE, task, pid, tid, start, end, cpu, status, said, None))
+        elif kind == events.TASK_STARTED:
+            append((events.TASK_STARTED, task, pid, tid, start))
         elif kind == events.WORKER_UP:
             method = text.decode() or None
-            out.append((kind, pid, tid, t, _LANE_KINDS[status], method))
+            append((events.WORKER_UP, pid, tid, end, _LANE_KINDS[status], method))
         elif kind == events.TASK_LEFT:
             children = []
             for line in text.decode("utf-8", "replace").splitlines():
                 child, _, what = line.partition(" ")
                 children.append((int(child), what))
-            out.append((kind, task, pid, t, tuple(children)))
+            append((events.TASK_LEFT, task, pid, end, tuple(children)))
         text = b""
     return out

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import queue
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -29,6 +29,8 @@ from workloads import events, procs, ring, supervisor
 from workloads.spec import RunSpec
 from workloads.text import visible
 from workloads.trace import Trace
+from workloads.tracker import shutdown as shutdown
+from workloads.tracker import start_resource_tracker as start_resource_tracker
 
 STARTUP_TIMEOUT_S = 60.0
 CPU_SAMPLE_S = 0.1
@@ -38,6 +40,7 @@ LOG_LIMIT = 64 * 1024
 
 Listener = Callable[[list[events.Event]], None]
 DoneCallback = Callable[["Outcome"], None]
+
 
 class RunState(str, Enum):
     """Where a run is. It starts ``RUNNING`` (``CANCELLING`` once asked to stop) and ends in
@@ -79,7 +82,7 @@ CANCELLED = RunState.CANCELLED
 CRASHED = RunState.CRASHED
 
 
-def _culprit(deaths: list[tuple[int, int, int]]) -> tuple[int, int]:
+def _culprit(deaths: list[tuple[int, int, int | None]]) -> tuple[int, int | None]:
     """The worker whose death ended the run, from (time, pid, exit code) records.
 
     A pool that loses a worker terminates the others with SIGTERM, and their ends can reach
@@ -165,44 +168,6 @@ def outside_load(
     return min(max(outside, 0.0), float(cpus))
 
 
-def start_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker now, writing to /dev/null.
-
-    Under a full-screen UI (Textual) ``sys.stderr`` has no file descriptor, and the tracker's
-    start then fails with "bad value(s) in fds_to_keep". And when a stalled or crashed run's
-    tree is killed, its pools' semaphores are left for the tracker to unlink, which it does
-    with a "leaked semaphore" warning: expected here, and noise on the user's screen. The
-    tracker inherits file descriptor 2, so that is what is pointed at /dev/null meanwhile;
-    call this before a UI takes the terminal (the CLI does; a run starts it if needed).
-    """
-    from multiprocessing import resource_tracker
-
-    tracker = resource_tracker._resource_tracker  # noqa: SLF001
-    if getattr(tracker, "_fd", None) is not None:
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    saved_fd = os.dup(2)
-    saved_stderr = sys.stderr
-    # The tracker is in concviz's process group: a hang-up (an SSH drop, a closed tmux pane)
-    # reaches it too and would kill it before it unlinks the run's semaphores. Ignored here,
-    # SIGHUP stays ignored in it; it still ends when concviz does (end-of-file on its pipe).
-    saved_hup = None
-    with contextlib.suppress(ValueError, AttributeError):  # not the main thread; no SIGHUP
-        saved_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    try:
-        os.dup2(devnull, 2)
-        with open(os.devnull, "w") as sink:
-            sys.stderr = sink
-            resource_tracker.ensure_running()
-    finally:
-        if saved_hup is not None:
-            signal.signal(signal.SIGHUP, saved_hup)
-        sys.stderr = saved_stderr
-        os.dup2(saved_fd, 2)
-        os.close(saved_fd)
-        os.close(devnull)
-
-
 class Watch:
     """What the watchdog needs to know of a run, kept from its events by the bridge thread.
 
@@ -222,31 +187,36 @@ class Watch:
     def observe(self, batch: list[events.Event]) -> bool:
         """Take a batch in; True when it shows task progress."""
         progress = False
+        running = self.running
+        ended = 0
         for event in batch:
-            kind = event[0]
-            if kind == events.TASK_STARTED:
+            if event[0] == events.TASK_DONE or event[0] == events.TASK_FINISHED:
+                task = event[1]
+                if task in running:
+                    del running[task]
+                    self.by_pid[event[2]].discard(task)
+                ended += 1
+                progress = True
+            elif event[0] == events.TASK_SUBMITTED:
+                pass
+            elif event[0] == events.TASK_STARTED:
                 _, task, pid, tid, t = event
-                self.running[task] = (pid, tid, t)
+                running[task] = (pid, tid, t)
                 self.by_pid.setdefault(pid, set()).add(task)
                 progress = True
-            elif kind == events.TASK_FINISHED:
-                task, pid = event[1], event[2]
-                self.running.pop(task, None)
-                self.by_pid.get(pid, set()).discard(task)
-                self.ended += 1
+            elif event[0] in (events.TASK_RESULT, events.WORKER_UP):
                 progress = True
-            elif kind in (events.TASK_RESULT, events.WORKER_UP):
-                progress = True
-            elif kind in (events.WORKER_READY, events.WORKER_DOWN):
+            elif event[0] in (events.WORKER_READY, events.WORKER_DOWN):
                 progress = True  # a pool's workers coming up or going away
-            elif kind == events.RUN_STARTED:
+            elif event[0] == events.RUN_STARTED:
                 self.started = True
                 self.tasks = int(event[2].get("tasks", 0))
-            elif kind == events.RUN_FINISHED:
+            elif event[0] == events.RUN_FINISHED:
                 self.finished = True
-            elif kind == events.RUN_FAILED:
+            elif event[0] == events.RUN_FAILED:
                 self.finished = True
                 self.failure = visible(str(event[2]))
+        self.ended += ended
         return progress
 
     @property
@@ -416,7 +386,7 @@ class Session:
         last_progress = time.monotonic()
         started = False
         exited_at: float | None = None
-        deaths: list[tuple[int, int, int]] = []  # (time, pid, exit code) of abnormal exits
+        deaths: list[tuple[int, int, int | None]] = []  # (time, pid, exit code) of abnormal exits
         first_death: float | None = None
         if self._sample_cpu:
             psutil.cpu_percent(interval=None, percpu=True)  # the first reading only primes
@@ -497,6 +467,8 @@ class Session:
         while True:
             if isinstance(item, bytes):  # a worker's ring records
                 batch.extend(ring.decode(item))
+            elif isinstance(item, tuple):  # the supervisor's own events, pickled by its pump
+                batch.extend(pickle.loads(item[1]))
             elif item is not None:
                 batch.extend(item)
             if len(batch) >= 65536:
@@ -775,44 +747,6 @@ def _read_log(path: Path) -> str:
             return visible(file.read().decode("utf-8", "replace"), keep="\n\t")
     except OSError:
         return ""
-
-
-def shutdown() -> None:
-    """Release what runs left in this process: call once before the interpreter exits.
-
-    The spawn-context Queue needs multiprocessing's resource tracker, a child process that
-    would otherwise outlive this one (and, where init does not reap, stay as a zombie).
-    """
-    from multiprocessing import resource_tracker, util
-
-    with contextlib.suppress(Exception):
-        util._exit_function()  # type: ignore[attr-defined]  # multiprocessing's own exit steps
-    with contextlib.suppress(Exception):
-        _stop_tracker(resource_tracker._resource_tracker)
-
-
-def _stop_tracker(tracker: Any, timeout: float = 2.0) -> None:
-    """multiprocessing's ``_stop`` with a deadline: close our end of the tracker's pipe (it
-    then unlinks what it still tracks and exits) and reap it. A process that kept a copy of
-    that pipe would keep it alive, and ``_stop`` would wait forever: after ``timeout`` the
-    tracker is killed instead."""
-    with tracker._lock:
-        fd, pid = getattr(tracker, "_fd", None), getattr(tracker, "_pid", None)
-        if fd is None or pid is None:
-            return
-        os.close(fd)
-        tracker._fd = None
-        deadline = time.monotonic() + timeout
-        while True:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done == pid:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                break
-            time.sleep(0.01)
-        tracker._pid = None
 
 
 def run(spec: RunSpec, listener: Listener | None = None, sample_cpu: bool = False) -> Outcome:

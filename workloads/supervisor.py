@@ -28,6 +28,11 @@ from workloads.spec import RunSpec, SpecError
 
 FORWARD_INTERVAL_S = 0.02
 EXITCODE_GRACE_NS = 1_000_000_000
+# Items the parent has not taken yet beyond which the rings wait to be read: a parent that
+# falls behind holds the workers back (their rings fill, they wait) instead of the supervisor
+# buffering without bound.
+MAX_BACKLOG = 32
+EVENTS = "events"  # the tag of a pickled batch of the supervisor's own events
 
 
 class Pump:
@@ -37,7 +42,10 @@ class Pump:
     rings are read every ``FORWARD_INTERVAL_S`` and once more when a connection ends (the
     worker's death or exit), so nothing a worker recorded is lost. The supervisor's own
     events (submissions, results, worker exits, run start and end) go through ``emit`` and
-    leave in the same stream.
+    leave in the same stream, pickled here as one ``(EVENTS, bytes)`` item per flush.
+
+    ``emit`` is ``list.append`` itself (atomic, no lock: the driver calls it twice per task);
+    a flush takes a copy and deletes that many from the front.
     """
 
     def __init__(
@@ -45,12 +53,15 @@ class Pump:
         server: socket.socket,
         put: Callable[[object], None],
         handles: Callable[[], Iterable[BaseProcess]] = lambda: (),
+        backlog: Callable[[], int] = lambda: 0,
     ) -> None:
         self._server = server
         self._put = put
         self.handles = handles
-        self._lock = threading.Lock()
+        self._backlog = backlog
         self._outbox: list[events.Event] = []
+        self.emit: Callable[[events.Event], None] = self._outbox.append
+        """Queue a supervisor event; it leaves within ``FORWARD_INTERVAL_S``."""
         self._conns: dict[multiprocessing.connection.Connection, int | None] = {}
         self._rings: dict[multiprocessing.connection.Connection, ring.Reader] = {}
         self._down: dict[int, int] = {}  # pid -> time its connection ended
@@ -62,11 +73,6 @@ class Pump:
 
     def start(self) -> None:
         self._thread.start()
-
-    def emit(self, event: events.Event) -> None:
-        """Queue a supervisor event; it leaves within ``FORWARD_INTERVAL_S``."""
-        with self._lock:
-            self._outbox.append(event)
 
     def finish(self, timeout: float) -> None:
         """Read until every connection has ended (or ``timeout``), then send what is left."""
@@ -93,8 +99,9 @@ class Pump:
                     os.read(self._wake_r, 64)
                 else:
                     self._read(obj)  # type: ignore[arg-type]
-            for reader in list(self._rings.values()):
-                self._forward(reader)
+            if deadline is not None or self._parent_keeps_up():
+                for reader in list(self._rings.values()):
+                    self._forward(reader)
             # A pool replaces (and forgets) a dead worker at once: learn handles while they live.
             if self._conns:
                 self._learn_handles()
@@ -112,6 +119,12 @@ class Pump:
             reader.close()
         self._report_exits(final=True)
         self._flush_outbox()
+
+    def _parent_keeps_up(self) -> bool:
+        try:
+            return self._backlog() <= MAX_BACKLOG
+        except (NotImplementedError, OSError):  # no qsize() on this platform
+            return True
 
     def _pending_connection(self) -> bool:
         return bool(multiprocessing.connection.wait([self._server], timeout=0))
@@ -151,7 +164,7 @@ class Pump:
             if hello[1] != os.getpid():  # workers coming up are progress, before any task
                 self.emit(events.worker_ready(int(hello[1]), time.perf_counter_ns()))
             with contextlib.suppress(OSError):
-                self._rings[conn] = ring.Reader(str(hello[2]))
+                self._rings[conn] = ring.Reader(str(hello[2]), int(hello[1]))
             self._learn_handles()
         return True
 
@@ -182,11 +195,12 @@ class Pump:
             self.emit(events.worker_down(pid, t, code))
 
     def _flush_outbox(self) -> None:
-        with self._lock:
-            if not self._outbox:
-                return
-            batch, self._outbox = self._outbox, []
-        self._put(batch)
+        outbox = self._outbox
+        if not outbox:
+            return
+        batch = outbox[:]  # the driver may append meanwhile: at the end, kept for next time
+        del outbox[: len(batch)]
+        self._put((EVENTS, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)))
 
 
 def _redirect_stdio(log_path: Path) -> None:
@@ -264,13 +278,19 @@ def sweep_leftovers() -> list[dict[str, Any]]:
     return [{"pid": pid, "what": what} for pid, what in ended]
 
 
-def run(spec: RunSpec, put: Callable[[object], None], rundir: Path) -> None:
-    """Run ``spec`` in this process, sending events through ``put``."""
+def run(
+    spec: RunSpec,
+    put: Callable[[object], None],
+    rundir: Path,
+    backlog: Callable[[], int] = lambda: 0,
+) -> None:
+    """Run ``spec`` in this process, sending events through ``put`` (``backlog``: how many
+    items the reader has not taken yet)."""
     sock_path = str(rundir / "events.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(sock_path)
     server.listen(256)
-    pump = Pump(server, put)
+    pump = Pump(server, put, backlog=backlog)
     pump.start()
     final: events.Event | None = None
     try:
@@ -341,7 +361,7 @@ def main(spec: RunSpec, out: Any, rundir: str) -> None:
     _exit_when_parent_dies()
     probe.arm_stack_dump(rundir)
     try:
-        run(spec, out.put, path)
+        run(spec, out.put, path, out.qsize)
     finally:
         out.close()
         out.join_thread()

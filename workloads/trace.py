@@ -10,6 +10,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from workloads import events
@@ -42,6 +43,22 @@ class StrColumn:
         self._start[index] = len(self._data)
         self._length[index] = len(raw)
         self._data += raw
+
+    def fill(self, texts: list[str]) -> None:
+        """Set items ``0 .. len(texts)-1`` at once (a run's inputs: a million in one go)."""
+        raws = [text.encode("utf-8", "replace")[: self.MAX_BYTES] for text in texts]
+        offset = len(self._data)
+        lengths = array("H", map(len, raws))
+        if offset + sum(lengths) > 0xFFFFFFFF:
+            for index, text in enumerate(texts):
+                self[index] = text
+            return
+        starts = array("I", accumulate(lengths, initial=offset))
+        del starts[-1]
+        self.resize(len(texts))
+        self._start[: len(texts)] = starts
+        self._length[: len(texts)] = lengths
+        self._data += b"".join(raws)
 
     def __getitem__(self, index: int) -> str | None:
         length = self._length[index]
@@ -77,6 +94,19 @@ class LaneIndex:
 
     def end_of(self, position: int) -> int:
         return self._end[self.tasks[position]]
+
+    def add_span(self, task: int, start: int, end: int, cpu: int, failed: bool) -> None:
+        """Record a finished task whose columns hold ``start``, ``end`` and ``cpu``."""
+        tasks = self.tasks
+        if tasks and start < self._start[tasks[-1]]:
+            self.add(task, failed)
+            return
+        tasks.append(task)
+        busy = end - start
+        self.cum_busy.append(self.cum_busy[-1] + (busy if busy > 0 else 0))
+        self.cum_cpu.append(self.cum_cpu[-1] + (cpu if cpu > 0 else 0))
+        if failed:
+            self.failed.append(len(tasks) - 1)
 
     def add(self, task: int, failed: bool) -> None:
         """Record a finished task (a lane's events arrive in order; a late one is inserted)."""
@@ -276,12 +306,6 @@ class Trace:
         counts[status] += 1
         self.status[task] = status
 
-    def _seen(self, t: int) -> None:
-        if self.first_ns == UNSET or t < self.first_ns:
-            self.first_ns = t
-        if t > self.last_ns:
-            self.last_ns = t
-
     def lane_for(self, pid: int, tid: int, kind: str | None = None) -> Lane:
         """The lane of worker thread ``(pid, tid)``, created on first sight."""
         key = (pid, tid)
@@ -306,84 +330,148 @@ class Trace:
         terminal escape. A result costs one ``isprintable`` check when there is nothing to do.
         """
         progress = False
+        # The columns and counters the per-task events touch, looked up once per batch.
+        start, end, cpu_column, lanes_of, statuses = (
+            self.start,
+            self.end,
+            self.cpu,
+            self.lane,
+            self.status,
+        )
+        counts, lane_by_key, lanes, index, running = (
+            self.counts,
+            self._lane_by_key,
+            self.lanes,
+            self.index,
+            self.running,
+        )
+        results = self.results
+        first, last = self.first_ns, self.last_ns
         for event in batch:
-            kind = event[0]
-            if kind == events.TASK_STARTED:
-                _, task, pid, tid, t = event
-                self._ensure(task)
-                self.start[task] = t
-                self._seen(t)
-                lane = self.lane_for(pid, tid)
-                self.lane[task] = lane.id
-                if self.end[task] != UNSET:  # the end arrived first
-                    lane.busy_ns += self.end[task] - t
-                    self.index[lane.id].add(task, self.status[task] in _FAILED)
-                else:
-                    self.running[lane.id] = task
-                if self.status[task] == events.PENDING:
-                    self._set_status(task, events.RUNNING)
-                progress = True
-            elif kind == events.TASK_FINISHED:
-                _, task, pid, tid, t, cpu, status, result, error = event
-                self._ensure(task)
-                lane = self.lane_for(pid, tid)
-                self.end[task] = t
-                self._seen(t)
-                self.cpu[task] = cpu
-                self.lane[task] = lane.id
-                self._set_status(task, status)
-                self.results[task] = result if result.isprintable() else visible(result)
+            if event[0] == events.TASK_DONE:
+                _, task, pid, tid, t0, t1, cpu, status, result, error = event
+                if task >= self.count:
+                    self.resize(task + 1)
+                lane_id = lane_by_key.get((pid, tid))
+                if lane_id is None:
+                    lane_id = self.lane_for(pid, tid).id
+                lane = lanes[lane_id]
+                start[task] = t0
+                end[task] = t1
+                cpu_column[task] = cpu
+                lanes_of[task] = lane_id
+                counts[statuses[task]] -= 1
+                counts[status] += 1
+                statuses[task] = status
+                results[task] = result if result.isprintable() else visible(result)
                 if error:
                     self.errors[task] = error if error.isprintable() else visible(error)
                 lane.tasks += 1
-                if self.start[task] != UNSET:
-                    lane.busy_ns += t - self.start[task]
-                    self.index[lane.id].add(task, status in _FAILED)
-                if self.running.get(lane.id) == task:
-                    del self.running[lane.id]
+                lane.busy_ns += t1 - t0
+                lane.cpu_ns += cpu if cpu > 0 else 0  # UNSET (-1) is a CPU time not recorded
+                index[lane_id].add_span(task, t0, t1, cpu, status in _FAILED)
+                if running.get(lane_id) == task:
+                    del running[lane_id]
+                if first == UNSET or t0 < first:
+                    first = t0
+                if t1 > last:
+                    last = t1
+                progress = True
+            elif event[0] == events.TASK_SUBMITTED:
+                _, task, t = event
+                if task >= self.count:
+                    self.resize(task + 1)
+                self.submit[task] = t
+                if first == UNSET or t < first:
+                    first = t
+                if t > last:
+                    last = t
+            elif event[0] == events.TASK_RESULT:
+                _, task, t = event
+                if task >= self.count:
+                    self.resize(task + 1)
+                self.recv[task] = t
+                self.recv_order.append(task)
+                progress = True
+            elif event[0] == events.TASK_STARTED:
+                _, task, pid, tid, t = event
+                self._ensure(task)
+                progress = True
+                if start[task] != UNSET and end[task] != UNSET:
+                    continue  # told running after its whole record: nothing new
+                start[task] = t
+                if first == UNSET or t < first:
+                    first = t
+                if t > last:
+                    last = t
+                lane = self.lane_for(pid, tid)
+                lanes_of[task] = lane.id
+                if end[task] != UNSET:  # the end arrived first
+                    lane.busy_ns += end[task] - t
+                    index[lane.id].add(task, statuses[task] in _FAILED)
+                else:
+                    running[lane.id] = task
+                if statuses[task] == events.PENDING:
+                    self._set_status(task, events.RUNNING)
+            elif event[0] == events.TASK_FINISHED:
+                _, task, pid, tid, t, cpu, status, result, error = event
+                self._ensure(task)
+                lane = self.lane_for(pid, tid)
+                end[task] = t
+                if first == UNSET or t < first:
+                    first = t
+                if t > last:
+                    last = t
+                cpu_column[task] = cpu
+                lanes_of[task] = lane.id
+                self._set_status(task, status)
+                results[task] = result if result.isprintable() else visible(result)
+                if error:
+                    self.errors[task] = error if error.isprintable() else visible(error)
+                lane.tasks += 1
+                if start[task] != UNSET:
+                    lane.busy_ns += t - start[task]
+                    index[lane.id].add(task, status in _FAILED)
+                if running.get(lane.id) == task:
+                    del running[lane.id]
                 lane.cpu_ns += max(cpu, 0)  # UNSET (-1) is a CPU time not recorded, not a time
                 progress = True
-            elif kind == events.TASK_SUBMITTED:
-                self._ensure(event[1])
-                self.submit[event[1]] = event[2]
-                self._seen(event[2])
-            elif kind == events.RUN_ENDED:
+            elif event[0] == events.RUN_ENDED:
+                self.first_ns, self.last_ns = first, last
                 self._ended(*event[1:])
-            elif kind == events.TASK_LEFT:
+                first, last = self.first_ns, self.last_ns
+            elif event[0] == events.TASK_LEFT:
                 self.left[event[1]] = tuple((pid, visible(what)) for pid, what in event[4])
-            elif kind == events.TASK_RESULT:
-                self._ensure(event[1])
-                self.recv[event[1]] = event[2]
-                self.recv_order.append(event[1])
-                progress = True
-            elif kind == events.WORKER_UP:
+            elif event[0] == events.WORKER_UP:
                 _, pid, tid, t, lane_kind, start_method = event
                 lane = self.lane_for(pid, tid, lane_kind)
                 lane.up_ns = t
                 lane.start_method = visible(start_method) if start_method else start_method
                 progress = True
-            elif kind == events.WORKER_DOWN:
+            elif event[0] == events.WORKER_DOWN:
                 _, pid, t, code = event
                 for lane in self.lanes:
                     if lane.pid == pid:
                         lane.down_ns = t
                         lane.exitcode = code
-            elif kind == events.RUN_STARTED:
+            elif event[0] == events.RUN_STARTED:
                 # The inputs move into a column; the info keeps everything else.
-                self.info = visible_data({k: v for k, v in event[2].items() if k != "inputs"})
+                info = event[2]
+                self.info = visible_data({k: v for k, v in info.items() if k != "inputs"})
                 outside = self.info.get("outside_cores")  # a recording says what it measured
                 if isinstance(outside, (int, float)):
                     self.outside_cores = float(outside)
                 self.resize(int(self.info.get("tasks", 0)))
-                for task, text in enumerate(event[2].get("inputs", ())):
-                    self.inputs[task] = text if text.isprintable() else visible(text)
-            elif kind == events.RUN_FINISHED:
+                inputs = info.get("inputs", ())
+                self.inputs.fill([text if text.isprintable() else visible(text) for text in inputs])
+            elif event[0] == events.RUN_FINISHED:
                 _, _, self.begin_ns, self.end_ns, detail = event
                 self.detail = visible_data(detail)
                 self.finished = True
-            elif kind == events.RUN_FAILED:
+            elif event[0] == events.RUN_FAILED:
                 self.failure = visible(event[2])
                 self.finished = True
+        self.first_ns, self.last_ns = first, last
         return progress
 
     def _ended(
