@@ -300,12 +300,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = _trace_file_problem(args.trace)
         if problem:
             return _usage_error(problem)
-    from workloads import session
+    from workloads import tracker
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     for sig in previous:
         signal.signal(sig, _raise_interrupted)
     try:
+        tracker.start_resource_tracker()  # it starts up while the rest of concviz loads
         if args.command == "run":
             return _run(spec, args)
         return _compare(spec, backends, args)
@@ -316,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        session.shutdown()
+        tracker.shutdown()
 
 
 def _terminal_problem() -> str | None:
@@ -395,17 +396,23 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 def _run_app(*args: Any, **kwargs: Any) -> int:
     """Run the dashboard app (dashboard, replay and demo alike) and clean up after it."""
-    from tui.app import ConcvizApp
-    from workloads import session
+    from workloads import tracker
 
-    # Before the app takes the terminal: the tracker helper inherits file descriptor 2.
-    session.start_resource_tracker()
-    app = ConcvizApp(*args, **kwargs)
+    # Before the app takes the terminal: the tracker helper inherits file descriptor 2. And
+    # before the app's modules load: the tracker starts up meanwhile, not while it draws.
+    tracker.start_resource_tracker()
+    try:
+        from tui.app import ConcvizApp
+
+        app = ConcvizApp(*args, **kwargs)
+    except BaseException:
+        tracker.shutdown()
+        raise
     try:
         app.run()
     finally:
         app.stop_runs_now()
-        session.shutdown()
+        tracker.shutdown()
     return app.return_code or EXIT_OK
 
 
@@ -498,7 +505,7 @@ def _exit_code(outcome: Any) -> int:
 
 
 def _run(spec: Any, args: argparse.Namespace) -> int:
-    from workloads import session
+    from workloads import session, tracker
 
     running = session.Session(spec, sample_cpu=args.trace is not None).start()
     try:
@@ -508,6 +515,7 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
         running.wait(15)
         raise
     outcome = session.outcome_of(running)
+    tracker.release()  # nothing else runs: the helper exits while the report is printed
     written: str | None = None
     failure: str | None = None
     if args.trace is not None:  # checked before the run; a full disk shows only now
