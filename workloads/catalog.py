@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from workloads import tasks
-from workloads.httpserver import LatencyServer
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,8 @@ def _download(params: Mapping[str, Any], count: int, rundir: Path) -> Iterator[I
         yield [urls[i % len(urls)] for i in range(count)]
         return
     rng = random.Random(params["seed"])
+    from workloads.httpserver import LatencyServer  # http.server: only runs that serve
+
     with LatencyServer() as server:
         yield [
             server.url(i, rng.randint(1, 5) * params["scale"], params["size"]) for i in range(count)

@@ -11,7 +11,6 @@ import os
 import signal
 import threading
 import time
-import urllib.request
 from typing import NamedTuple
 
 # The tutorial's list for concurrent.futures.ProcessPoolExecutor.
@@ -55,6 +54,8 @@ def return_after(job: tuple[int, float]) -> str:
 
 def load_url(url: str, timeout: float = 60) -> bytes:
     """Retrieve a single page, as the tutorial's ThreadPoolExecutor example does."""
+    import urllib.request  # here: every run's processes import this module, few fetch pages
+
     with urllib.request.urlopen(url, timeout=timeout) as conn:
         data: bytes = conn.read()
         return data
