@@ -1,4 +1,6 @@
-"""Event channel throughput: events per second the parent drains from 2 busy producers.
+"""Event channel throughput: tasks' records per second the parent drains from 2 busy producers.
+
+One event per task (TASK_DONE: its start and its end, CPU time, status, result).
 
 concviz path: 2 worker processes emit through the probe's Sink into their own shared-memory
 rings; a supervisor's Pump reads the rings and forwards the raw records over one
@@ -29,11 +31,10 @@ def produce_batched(address: str, count: int, start: float) -> None:
     sink = probe.Sink(address)
     while time.time() < start:
         time.sleep(0.001)
-    emit = sink.emit
-    finished = events.task_finished
+    done = sink.ring.done  # the probe's own path: one record per task, its start and end
     ok = events.OK
     for task in range(count):  # distinct events, as real tasks produce
-        emit(finished(task, 1234, 1234, 123456789 + task, 1000 + task, ok, str(task), None))
+        done(task, 1234, 123456789 + task, 123456999 + task, 1000 + task, ok, str(task))
     sink.close()
 
 
@@ -67,10 +68,12 @@ def supervise(out: multiprocessing.queues.Queue, per_worker: int, workers: int) 
 def produce_direct(out: multiprocessing.queues.Queue, count: int, start: float) -> None:
     while time.time() < start:
         time.sleep(0.001)
-    finished = events.task_finished
+    done = events.task_done
     for task in range(count):
         out.put(
-            finished(task, 1234, 1234, 123456789 + task, 1000 + task, events.OK, str(task), None)
+            done(
+                task, 1, 1234, 123456789 + task, 123456999 + task, 1000, events.OK, str(task), None
+            )
         )
     out.put("done")
     out.close()
@@ -96,7 +99,7 @@ def drain(out: multiprocessing.queues.Queue, producers_done: int) -> tuple[int, 
                 batch = item
             else:
                 batch = [item]
-            tasks = sum(1 for event in batch if event[0] == events.TASK_FINISHED)
+            tasks = sum(1 for event in batch if event[0] == events.TASK_DONE)
             if tasks:
                 count += tasks
                 last = time.perf_counter()

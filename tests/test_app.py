@@ -21,7 +21,7 @@ from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.executor_panel import ExecutorPanel
 from tui.widgets.timeline import TimelineView
-from workloads import pyinfo
+from workloads import events, pyinfo
 from workloads.session import RunState
 
 SIZE = (120, 40)
@@ -142,9 +142,8 @@ async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Pat
         await pilot.press("c")
         assert isinstance(app.screen, CompareScreen)
         screen = app.screen
-        deadline = time.monotonic() + 90
-        while len(screen.results) < len(screen.order) and time.monotonic() < deadline:
-            await pilot.pause(0.1)
+        await asyncio.wait_for(screen.over(), 90)
+        await pilot.pause()
         assert [r.backend for r in screen.results] == list(screen.order)
         assert len(screen.order) == 6
         await pilot.press("b", "4")  # nothing may run or change beside the timed runs
@@ -180,9 +179,9 @@ async def test_leaving_compare_mid_run_cancels_it_and_the_dashboard_goes_on(
         screen = app.screen
         assert isinstance(screen, CompareScreen)
         await pilot.pause(0.5)
-        await pilot.press("escape")
-        await pilot.pause(0.5)  # the cancelled run's outcome arrives after the screen is gone
+        await pilot.press("escape")  # its run ends (awaited) before the screen goes
         assert app.screen is app.screen_stack[0]
+        assert screen.session is not None and screen.session.state is RunState.CANCELLED
         assert screen.order == [r.backend for r in screen.results]
         await pilot.press("r")
         await wait_for_run(pilot, app)
@@ -279,9 +278,12 @@ async def test_zoom_pan_fit_and_task_selection(tmp_path: Path) -> None:
         assert "task 1" in summary and "input 2000001" in summary and "pid 47" in summary
 
 
-async def test_e_exports_and_s_saves_a_screenshot(tmp_path: Path) -> None:
+async def test_e_exports_the_run_and_s_saves_what_the_screen_shows(tmp_path: Path) -> None:
+    from workloads.replay import load_recording
+
+    shown = process_pool_run()
     app = ConcvizApp(
-        Choices(), sampler=FixedSampler([10.0, 20.0]), trace=process_pool_run(), output_dir=tmp_path
+        Choices(), sampler=FixedSampler([10.0, 20.0]), trace=shown, output_dir=tmp_path
     )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
@@ -289,6 +291,18 @@ async def test_e_exports_and_s_saves_a_screenshot(tmp_path: Path) -> None:
         await pilot.pause(0.3)
     (trace,) = tmp_path.glob("concviz-sum-squares-process-pool-*.json")
     (svg,) = tmp_path.glob("concviz-sum-squares-process-pool-*.svg")  # named like its trace
+    # The export loads back as the same run: every task, on the lane it ran on, its result.
+    recording = load_recording(trace)
+    ended = [e for e in recording.events if e[0] == events.TASK_FINISHED]
+    assert sorted(e[1] for e in ended) == list(range(12))
+    for event in ended:
+        view = shown.task(event[1])
+        assert view.lane is not None and event[2] == view.lane.pid
+        assert event[7] == view.result
+    # The screenshot is the dashboard: its panes and the run's workers are in the picture.
+    picture = svg.read_text()
+    assert "<svg" in picture and "timeline" in picture
+    assert "4711" in picture and "4712" in picture
 
 
 async def test_help_opens_and_closes(tmp_path: Path) -> None:
@@ -388,7 +402,7 @@ def _plain(widget: object) -> str:
 
 async def test_a_cancelled_run_shows_what_it_did_not_a_speedup(tmp_path: Path) -> None:
     app = make_app(
-        tmp_path, workload="sleep", backend="process-pool", tasks=20, params=(("scale", 0.3),)
+        tmp_path, workload="sleep", backend="process-pool", tasks=20, params=(("scale", 0.05),)
     )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("b")
@@ -486,9 +500,8 @@ async def test_the_dashboard_runs_and_compares_the_users_own_function(tmp_path: 
         await pilot.press("c")
         screen = app.screen
         assert isinstance(screen, CompareScreen)
-        deadline = time.monotonic() + 90
-        while screen.running and time.monotonic() < deadline:
-            await pilot.pause(0.1)
+        await asyncio.wait_for(screen.over(), 90)
+        await pilot.pause()
         assert [r.stats.ok for r in screen.results] == [3] * 6
         columns = [str(c.label) for c in screen.query_one(DataTable).columns.values()]
         assert "chunks" in columns, "the chunksize each backend really used"

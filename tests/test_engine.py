@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import assert_gone, leftover_children
@@ -115,10 +116,22 @@ def test_a_raising_task_is_an_error_span_and_the_rest_complete(no_leftovers: Non
 
 
 def test_threads_show_the_gil_processes_do_not() -> None:
-    threads, _ = run_collecting(
-        workload="sum-squares", backend="threads", tasks=4, params={"size": 300_000}
-    )
-    assert threads.trace.stats().cpu_parallelism < 1.2
+    """The same CPU-bound tasks: two threads take turns on one core, two processes use two."""
+    runs = {
+        backend: run_collecting(
+            workload="sum-squares", backend=backend, tasks=4, workers=2, params={"size": 600_000}
+        )[0]
+        for backend in ("thread-pool", "process-pool")
+    }
+    for outcome in runs.values():
+        assert outcome.status == session.FINISHED, outcome.message
+    threads = runs["thread-pool"].trace.stats()
+    processes = runs["process-pool"].trace.stats()
+    assert threads.cpu_parallelism < 1.2
+    if (psutil.cpu_count() or 1) >= 2:
+        # the tasks themselves ran side by side, on a core each, for most of their time
+        assert processes.parallelism > 1.3, processes
+        assert processes.cpu_parallelism > threads.cpu_parallelism + 0.3, (processes, threads)
 
 
 @pytest.mark.skipif("fork" not in METHODS, reason="needs the fork start method")

@@ -103,7 +103,7 @@ def test_adjacent_tasks_alternate_styles_and_failures_stand_out() -> None:
     assert [len(text) for text, _ in runs] == [10, 10, 10]
 
 
-def test_a_frame_costs_the_same_for_many_tasks() -> None:
+def test_each_cell_of_20000_back_to_back_tasks_shows_as_its_own_mark() -> None:
     # 20,000 back-to-back tasks: each of 50 cells still gets its own busy share, and shows
     # where its last task starts (400 a cell: each cell reads as its own mark, not one bar).
     trace = one_lane_trace(*((i, i + 1, 1, events.OK) for i in range(20_000)))
