@@ -554,7 +554,8 @@ class ConcvizApp(App[None]):
         sample = self.sampler.sample(lanes, pid)
         if sample is None:
             return
-        self.cpu.add(sample)
+        # Idle, a reading stands for the several a run would take meanwhile.
+        self.cpu.add(sample, 1 if self.running else round(IDLE_SAMPLE_S / self.sample_interval))
         if self.running and self.trace is not None:
             self.trace.add_cpu_sample(self.clock(), sample.cores)  # exported with the run
         self._samples += 1
@@ -585,7 +586,6 @@ class ConcvizApp(App[None]):
         self._set_state(RunState.IDLE, "loading")
         self.timeline.show(None, f"Loading {visible(Path(path).name)} ({size})… q quits.")
         self.cpu.message = "loading…"
-        self.cpu.update_lines()
 
         def load() -> None:
             try:
@@ -630,7 +630,6 @@ class ConcvizApp(App[None]):
             self.query_one("#note", Static).update(Text(said))
         if not recording.cpu:
             self.cpu.message = "CPU not recorded"
-            self.cpu.update_lines()
         self._replay_step(advance=False)
 
     def _replay_step(self, advance: bool = True) -> None:

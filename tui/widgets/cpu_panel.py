@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.strip import Strip
 
 from tui.render import cpu
@@ -41,28 +42,42 @@ class CpuPanel(LineCacheWidget):
     CpuPanel > .cpu--total { color: $accent; text-style: bold; }
     """
 
+    message: reactive[str] = reactive("sampling…", repaint=False, init=False)
+    """What the pane says until its first reading ("loading…", "CPU not recorded")."""
+
+    def watch_message(self) -> None:
+        self.update_lines()
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self._cores: list[float] = []
         self._history: list[deque[float]] = []
         self._total: deque[float] = deque(maxlen=HISTORY)
         self._pending: list[list[float]] = []
-        self.message = "sampling…"  # until the first reading
+        self._weight = 0  # readings (at the run's rate) in _pending
 
-    def add(self, sample: CpuSample) -> None:
-        """Take one reading; the history advances every few readings (their mean)."""
+    def add(self, sample: CpuSample, weight: int = 1) -> None:
+        """Take one reading; the history advances every few readings (their mean).
+
+        ``weight``: how many readings at the run's rate this one stands for (an idle app reads
+        less often): the graph's points stay the same time apart, idle or not.
+        """
         first = not self._cores
         if len(self._history) != len(sample.cores):
             self._history = [deque(maxlen=HISTORY) for _ in sample.cores]
             self._pending = []
+            self._weight = 0
         self._cores = list(sample.cores)
         self._pending.append(self._cores + [sample.total])
-        if len(self._pending) >= HISTORY_EVERY or first:
+        self._weight += weight
+        if self._weight >= HISTORY_EVERY or first:
             means = [sum(column) / len(column) for column in zip(*self._pending, strict=True)]
-            for history, value in zip(self._history, means, strict=False):
-                history.append(value)
-            self._total.append(means[-1])
+            for _ in range(max(1, self._weight // HISTORY_EVERY)):
+                for history, value in zip(self._history, means, strict=False):
+                    history.append(value)
+                self._total.append(means[-1])
             self._pending = []
+            self._weight = 0
         if first:
             self.refresh(layout=True)
         self.update_lines()
