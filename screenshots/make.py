@@ -23,7 +23,7 @@ from tui.app import ConcvizApp  # noqa: E402
 from tui.choices import Choices  # noqa: E402
 from tui.screens.compare import CompareScreen  # noqa: E402
 from workloads import compare as comparing  # noqa: E402
-from workloads import session  # noqa: E402
+from workloads import session, tracker  # noqa: E402
 from workloads.export import write_chrome_trace  # noqa: E402
 from workloads.replay import load_recording  # noqa: E402
 from workloads.spec import BACKENDS  # noqa: E402
@@ -53,7 +53,7 @@ def record() -> None:
         outcome = session.run(choices.to_spec(), sample_cpu=True)
         write_chrome_trace(outcome.trace, TRACES / f"{name}.json")
         print(f"recorded screenshots/traces/{name}.json ({outcome.status})")
-    session.shutdown()
+    tracker.shutdown()
 
 
 def _trace(name: str) -> Trace:

@@ -59,9 +59,9 @@ def no_leftovers() -> Iterator[None]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from workloads import session as run_session
+    from workloads import tracker
 
-    run_session.shutdown()
+    tracker.shutdown()
 
 
 @pytest.fixture

@@ -37,12 +37,9 @@ _SCALARS = frozenset((int, float, str, bool, type(None)))
 _FAST_LIMIT = 40
 
 
-def short_repr(value: Any) -> str:
-    """A result as a reader wants it in one line: bytes by size, the rest by a clipped repr.
-
-    A user's ``__repr__`` may return anything, terminal escapes included: they are made
-    visible here, where the text is made (one ``isprintable`` check when there are none).
-    """
+def _scalar_repr(value: Any) -> str | None:
+    """A short builtin scalar's (or small tuple of them) repr, what ``short_repr`` gives; None
+    for anything else. Such a value always pickles."""
     kind = type(value)
     if kind in _SCALARS or (
         kind is tuple and len(value) <= 6 and _SCALARS.issuperset(map(type, value))
@@ -50,6 +47,18 @@ def short_repr(value: Any) -> str:
         text = repr(value)  # the builtin types' repr escapes what is not printable
         if len(text) <= _FAST_LIMIT:
             return text
+    return None
+
+
+def short_repr(value: Any) -> str:
+    """A result as a reader wants it in one line: bytes by size, the rest by a clipped repr.
+
+    A user's ``__repr__`` may return anything, terminal escapes included: they are made
+    visible here, where the text is made (one ``isprintable`` check when there are none).
+    """
+    text = _scalar_repr(value)
+    if text is not None:
+        return text
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value):,} bytes>"
     try:
@@ -386,47 +395,39 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
         _slot(lane.view, lane.slot, n, task, lane.tid, t0, n)
     else:
         lane.writer.emit(events.task_started(task, lane.pid, lane.tid, t0))
+    failure: TaskFailure | None = None
     try:
-        result = function(argument)
+        result: Any = function(argument)
     except BaseException as exc:  # noqa: BLE001 - SystemExit in a task must not hang a Pool
         t1 = _perf()
-        text = error_text(exc)
-        lane.writer.emit(
-            events.task_done(
-                task, lane.pid, lane.tid, t0, t1, _cpu(lane, t0, t1), events.ERROR, "", text
-            )
-        )
-        if _State.watch_children:
-            _report_children(lane.sink, task, lane.pid)
-        return TaskFailure(text)
-    t1 = _perf()
-    wall = t1 - t0
-    if wall < TINY_NS:
-        cpu = wall
-        lane.spent += wall
-    else:
         cpu = _cpu(lane, t0, t1)
-    kind = type(result)
-    if kind in _SCALARS or (
-        kind is tuple and len(result) <= 6 and _SCALARS.issuperset(map(type, result))
-    ):
-        text = repr(result)  # what short_repr gives, and picklable for sure
-        if len(text) > _FAST_LIMIT:
-            text = short_repr(result)
+        failure = TaskFailure(error_text(exc))
+        text = ""
     else:
-        problem = _unpicklable(result) if _State.check_pickle else None
-        if problem is not None:
-            lane.writer.emit(
-                events.task_done(task, lane.pid, lane.tid, t0, t1, cpu, events.ERROR, "", problem)
-            )
-            if _State.watch_children:
-                _report_children(lane.sink, task, lane.pid)
-            return TaskFailure(problem)
-        text = short_repr(result)
-    lane.writer.done(task, lane.tid, t0, t1, cpu, _OK, text)
+        t1 = _perf()
+        wall = t1 - t0
+        if wall < TINY_NS:
+            cpu = wall
+            lane.spent += wall
+        else:
+            cpu = _cpu(lane, t0, t1)
+        scalar = _scalar_repr(result)
+        if scalar is not None:
+            text = scalar
+        else:
+            problem = _unpicklable(result) if _State.check_pickle else None
+            text = short_repr(result) if problem is None else ""
+            if problem is not None:
+                failure = TaskFailure(problem)
+    if failure is None:
+        lane.writer.done(task, lane.tid, t0, t1, cpu, _OK, text)
+    else:
+        lane.writer.emit(
+            events.task_done(task, lane.pid, lane.tid, t0, t1, cpu, events.ERROR, "", failure.error)
+        )
     if _State.watch_children:
         _report_children(lane.sink, task, lane.pid)
-    return result
+    return result if failure is None else failure
 
 
 def _cpu(lane: _Lane, t0: int, t1: int) -> int:

@@ -78,7 +78,6 @@ class Writer:
         self._seq = 1
         self._limit = 1 + RECORDS  # the first sequence number that would overwrite unread ones
         self._slots = 0
-        self.closed = False
 
     def claim_slot(self) -> int:
         """A running-task slot for the calling thread: its offset in ``view`` (write it with
@@ -182,7 +181,6 @@ class Writer:
     def close(self) -> None:
         """Unmap (the file stays for the reader; the run's end removes it)."""
         with self._lock, contextlib.suppress(Exception):
-            self.closed = True
             self.view.release()
             self._map.close()
 

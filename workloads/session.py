@@ -29,8 +29,7 @@ from workloads import events, procs, ring, supervisor
 from workloads.spec import RunSpec
 from workloads.text import visible
 from workloads.trace import Trace
-from workloads.tracker import shutdown as shutdown
-from workloads.tracker import start_resource_tracker as start_resource_tracker
+from workloads.tracker import start_resource_tracker
 
 STARTUP_TIMEOUT_S = 60.0
 CPU_SAMPLE_S = 0.1
@@ -198,7 +197,7 @@ class Watch:
                 ended += 1
                 progress = True
             elif event[0] == events.TASK_SUBMITTED:
-                pass
+                pass  # one per task and nothing to keep: passed over at the first test after DONE
             elif event[0] == events.TASK_STARTED:
                 _, task, pid, tid, t = event
                 running[task] = (pid, tid, t)
