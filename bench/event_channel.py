@@ -34,7 +34,7 @@ def produce_batched(address: str, count: int, start: float) -> None:
     done = sink.ring.done  # the probe's own path: one record per task, its start and end
     ok = events.OK
     for task in range(count):  # distinct events, as real tasks produce
-        done(task, 1234, 123456789 + task, 123456999 + task, 1000 + task, ok, str(task))
+        done(task, 1234, 123456789 + task, 123456999 + task, 1000 + task, ok, str(task), 0, -1, -1)
     sink.close()
 
 

@@ -1,6 +1,7 @@
 """Regenerates the screenshots in this folder from the recorded runs in traces/.
 
     .venv/bin/python screenshots/make.py            # draw them from the recorded traces
+                                                    # (recording those missing first)
     .venv/bin/python screenshots/make.py --record   # first record fresh runs on this machine
 
 Drawing is reproducible: the app replays each recorded trace whole (its per-core CPU
@@ -39,17 +40,24 @@ RUNS = {
     "sleep-thread-pool": Choices(
         workload="sleep", backend="thread-pool", workers=4, tasks=12, mode="as-completed"
     ),
+    # "Why is my pool slow?": 2,000 tiny tasks handed over one by one.
+    "double-process-pool": Choices(
+        workload="double", backend="process-pool", workers=2, tasks=2000, chunksize=1
+    ),
 }
 COMPARED = Choices(workload="sum-squares", tasks=8, workers=2, params=(("size", 1_500_000),))
 
 
-def record() -> None:
-    """Run every picture's workload for real and keep its trace."""
+def record(every: bool) -> None:
+    """Run each picture's workload for real and keep its trace (``every``: also those
+    already recorded)."""
     TRACES.mkdir(exist_ok=True)
     jobs = dict(RUNS)
     for backend in BACKENDS:
         jobs[f"compare-{backend}"] = COMPARED.with_backend(backend)
     for name, choices in jobs.items():
+        if not every and (TRACES / f"{name}.json").exists():
+            continue
         outcome = session.run(choices.to_spec(), sample_cpu=True)
         write_chrome_trace(outcome.trace, TRACES / f"{name}.json")
         print(f"recorded screenshots/traces/{name}.json ({outcome.status})")
@@ -102,8 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", action="store_true", help="record fresh traces first")
     args = parser.parse_args()
-    if args.record or not TRACES.exists():
-        record()
+    record(every=args.record)  # without --record, only the traces not recorded yet
     asyncio.run(draw_all())
 
 

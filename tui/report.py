@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tui.render import breakdown as breakdown_bar
 from tui.render import timeline
-from workloads import catalog, pyinfo, session
+from workloads import breakdown, catalog, pyinfo, session
 from workloads import compare as comparing
 from workloads.compare import CompareResult
 from workloads.spec import BACKENDS, MODES, PROCESS_BACKENDS, RunSpec
@@ -24,6 +25,7 @@ STYLES = {
     timeline.BAR_B: "bold cyan",
     timeline.ERROR: "bold red",
     timeline.RUNNING: "yellow",
+    timeline.STARTUP: "blue",
 }
 
 
@@ -88,6 +90,8 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
     )
     figures = comparing.assess(trace, outcome.status, None, outcome.outside_cores)
     console.print(Text.assemble(("reading: ", "bold"), figures.reading))
+    if figures.breakdown is not None and stats.wall_s > 0:
+        print_breakdown(console, figures.breakdown)
     if figures.loaded and figures.outside is not None:
         console.print(
             Text(
@@ -160,6 +164,19 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         )
 
 
+def print_breakdown(console: Console, split: breakdown.Breakdown) -> None:
+    """Where the workers' time went: the stacked bar, its legend and the largest loss."""
+    workers = f"{split.workers} worker{'s' if split.workers != 1 else ''}"
+    console.print(
+        Text.assemble(
+            ("where the time went", "bold"), (f" ({workers} × wall {split.wall_s:.3f} s)", "dim")
+        )
+    )
+    console.print(breakdown_bar.bar(split, min(console.width, 80)))
+    console.print(breakdown_bar.legend(split))
+    console.print(Text(split.verdict(), style="bold"))
+
+
 def left_behind_lines(trace: Any) -> list[str]:
     """One line per process a task left running (the run ended them all)."""
     return [f"{left_text(*left)}: ended with the run" for left in trace.left_behind()]
@@ -203,6 +220,7 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
     """The run as one JSON object."""
     trace = outcome.trace
     stats = trace.stats()
+    figures = comparing.assess(trace, outcome.status, None, outcome.outside_cores)
     python = trace.info.get("python") or pyinfo.python_facts()
     return {
         "workload": spec.target.label if spec.target else spec.workload,
@@ -226,7 +244,9 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
         "outside_load_cores": None
         if outcome.outside_cores is None
         else round(outcome.outside_cores, 3),
-        "reading": comparing.assess(trace, outcome.status, None, outcome.outside_cores).reading,
+        "reading": figures.reading,
+        "breakdown": figures.breakdown.as_json() if figures.breakdown else None,
+        "time_lost": figures.breakdown.verdict() if figures.breakdown else None,
         "lanes": [
             {
                 "label": lane.label,
@@ -236,6 +256,9 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
                 "tasks": lane.tasks,
                 "busy_s": round(lane.busy_s, 6),
                 "cpu_s": round(lane.cpu_s, 6),
+                "startup_s": breakdown.lane_startup_s(trace, lane.pid)
+                if lane.kind == "proc"
+                else None,
                 "exitcode": lane.exitcode,
             }
             for lane in stats.lanes
@@ -249,6 +272,7 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
                 "error": view.error,
                 "pid": view.lane.pid if view.lane else None,
                 "tid": view.lane.tid if view.lane else None,
+                **breakdown.task_phases(trace, task),
             }
             for task, view in ((t, trace.task(t)) for t in range(trace.count))
         ],
@@ -307,13 +331,12 @@ def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in results:
-        bar = "█" * max(1, round(r.stats.wall_s / longest * 16))
         table.add_row(
             r.backend,
             r.start_method or "",
             r.figures.chunksize_text(),
             f"{r.stats.wall_s:.3f}",
-            Text(bar, style="cyan"),
+            breakdown_bar.wall_bar(r, longest, 16),
             r.figures.speedup_text(),
             r.figures.efficiency_text(),
             f"{r.stats.cpu_parallelism:.2f}",
@@ -321,8 +344,12 @@ def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
         )
     console.print(table)
     console.print()
+    console.print(breakdown_bar.key())
+    console.print()
     for r in results:
         console.print(Text.assemble((f"{r.backend}: ", "bold"), r.reading))
+        if r.figures.breakdown is not None and r.backend != "sequential":
+            console.print(Text(f"  {r.figures.breakdown.verdict()}", style="dim"))
     console.print()
     if any(r.figures.loaded for r in results):
         console.print(

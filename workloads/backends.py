@@ -136,7 +136,10 @@ STARTED: dict[int, BaseProcess] = {}
 
 def _registering(base: type[BaseProcess]) -> type[BaseProcess]:
     class Registered(base):  # type: ignore[misc, valid-type]
+        created_ns = events.UNMEASURED  # when start() was called: the worker's start-up from
+
         def start(self) -> None:
+            self.created_ns = time.perf_counter_ns()
             super().start()
             if self.pid is not None:
                 STARTED[self.pid] = self

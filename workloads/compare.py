@@ -15,7 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from workloads import pyinfo, session
+from workloads import session
+from workloads.breakdown import Breakdown, breakdown, usable_cpus, workers_of
 from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
 from workloads.trace import RunStats, Trace
 
@@ -65,6 +66,7 @@ class Figures:
     reading: str
     chunksize: int | None = None  # tasks per hand-over the backend really used
     verdict: Verdict | None = None  # what the reading concluded
+    breakdown: Breakdown | None = None  # where the workers' time went
 
     @property
     def finished(self) -> bool:
@@ -107,23 +109,6 @@ def is_loaded(outside: float | None, usable: int) -> bool:
     return outside is not None and outside >= max(0.3, 0.2 * usable)
 
 
-def _usable(trace: Trace) -> int:
-    """The usable CPUs of the machine that ran ``trace`` (a recording keeps its own)."""
-    python = trace.info.get("python")
-    recorded = python.get("usable_cpus") if isinstance(python, dict) else None
-    return int(recorded) if isinstance(recorded, int) and recorded > 0 else pyinfo.usable_cpus()
-
-
-def _workers(trace: Trace) -> int:
-    """How many workers ran: what the backend reported, else what was asked for."""
-    reported = trace.detail.get("workers")
-    if isinstance(reported, int) and reported > 0:
-        return reported
-    spec = trace.info.get("spec")
-    asked = spec.get("workers") if isinstance(spec, dict) else None
-    return asked if isinstance(asked, int) and asked > 0 else 1
-
-
 def assess(
     trace: Trace,
     status: str,
@@ -134,8 +119,8 @@ def assess(
     spec = trace.info.get("spec")
     backend = str(spec.get("backend")) if isinstance(spec, dict) else "recorded"
     stats = trace.stats()
-    workers = _workers(trace)
-    usable = _usable(trace)
+    workers = workers_of(trace)
+    usable = usable_cpus(trace)
     cores = max(1, min(workers, usable))
     python = trace.info.get("python")
     gil = not (isinstance(python, dict) and python.get("gil_enabled") is False)
@@ -159,7 +144,19 @@ def assess(
         # Over the cores the run could use: workers beyond them cannot add speed.
         efficiency = speedup / cores
     verdict, text = judge(figures, speedup, baseline, gil)
-    return replace(figures, speedup=speedup, efficiency=efficiency, reading=text, verdict=verdict)
+    # Without CPU times (another tool's recording) a task's time cannot be split.
+    measured = trace.info.get("cpu_measured", True) is not False
+    split = (
+        breakdown(trace, baseline.cpu_bound if baseline is not None else None) if measured else None
+    )
+    return replace(
+        figures,
+        speedup=speedup,
+        efficiency=efficiency,
+        reading=text,
+        verdict=verdict,
+        breakdown=split,
+    )
 
 
 def _short(seconds: float) -> str:
@@ -480,6 +477,8 @@ def compare_json(results: list[CompareResult]) -> dict[str, Any]:
                 else round(r.figures.outside, 3),
                 "busy_machine": r.figures.loaded,
                 "reading": r.reading,
+                "breakdown": r.figures.breakdown.as_json() if r.figures.breakdown else None,
+                "time_lost": r.figures.breakdown.verdict() if r.figures.breakdown else None,
             }
             for r in results
         ],

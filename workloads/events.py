@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
-VERSION = 2  # 2: a task's start and end travel in one TASK_DONE
+VERSION = 3  # 2: a task's start and end travel in one TASK_DONE; 3: its costs too
 
 # Kinds. The layout of each is its type below (times are ``time.perf_counter_ns()``).
 RUN_STARTED: Final = 1
@@ -41,8 +41,8 @@ WorkerDown = tuple[Literal[5], int, int, int | None]
 TaskSubmitted = tuple[Literal[6], int, int]
 # (kind, task, pid, tid, t)
 TaskStarted = tuple[Literal[7], int, int, int, int]
-# (kind, task, pid, tid, t, cpu_ns, status, result_repr, error)
-TaskFinished = tuple[Literal[8], int, int, int, int, int, int, str, str | None]
+# (kind, task, pid, tid, t, cpu_ns, status, result_repr, error, wait_ns, in_bytes, out_bytes)
+TaskFinished = tuple[Literal[8], int, int, int, int, int, int, str, str | None, int, int, int]
 # (kind, task, t)  the driver received the task's result
 TaskResult = tuple[Literal[9], int, int]
 # (kind, task, pid, t, ((child pid, what), ...))  processes it left running
@@ -57,10 +57,14 @@ RunEnded = tuple[
     tuple[int, int | None] | None,
     float | None,
 ]
-# (kind, pid, t)  a worker process connected: it is up, before any task
-WorkerReady = tuple[Literal[12], int, int]
-# (kind, task, pid, tid, start, end, cpu_ns, status, result_repr, error)
-TaskDone = tuple[Literal[13], int, int, int, int, int, int, int, str, str | None]
+# (kind, pid, t, created)  worker process ``pid``, started at ``created`` (UNMEASURED: not
+# known), is ready at ``t``: its probe connected, after its imports and initializer
+WorkerReady = tuple[Literal[12], int, int, int]
+# (kind, task, pid, tid, start, end, cpu_ns, status, result_repr, error, wait_ns, in_bytes,
+#  out_bytes): ``wait_ns`` is the time its thread was runnable but not on a core (the OS's
+#  run-queue time), the bytes are the task's pickled input and result; UNMEASURED where not
+#  measured (no run-queue figure from this OS, no pickling on thread backends)
+TaskDone = tuple[Literal[13], int, int, int, int, int, int, int, str, str | None, int, int, int]
 
 Event = (
     RunStarted
@@ -77,6 +81,8 @@ Event = (
     | WorkerReady
     | TaskDone
 )
+
+UNMEASURED = -1  # a time or size that was not measured (never 0: 0 is a measurement)
 
 # Task status as carried by TASK_DONE (and TASK_FINISHED) and kept by the trace.
 PENDING = 0
@@ -147,9 +153,15 @@ def task_finished(
     status: int,
     result: str,
     error: str | None,
+    wait_ns: int = UNMEASURED,
+    in_bytes: int = UNMEASURED,
+    out_bytes: int = UNMEASURED,
 ) -> TaskFinished:
     """``task`` ended; ``cpu_ns`` is the CPU time its thread spent in it."""
-    return (TASK_FINISHED, task, pid, tid, t, cpu_ns, status, result, error)
+    return (
+        TASK_FINISHED, task, pid, tid, t, cpu_ns, status, result, error,
+        wait_ns, in_bytes, out_bytes,
+    )  # fmt: skip
 
 
 def task_result(task: int, t: int) -> TaskResult:
@@ -174,9 +186,10 @@ def run_ended(
     return (RUN_ENDED, t, marks, rest, culprit, outside)
 
 
-def worker_ready(pid: int, t: int) -> WorkerReady:
-    """Worker process ``pid`` is up (its probe connected), before it runs anything."""
-    return (WORKER_READY, pid, t)
+def worker_ready(pid: int, t: int, created: int = UNMEASURED) -> WorkerReady:
+    """Worker process ``pid`` is up (its probe connected), before it runs anything; it was
+    started at ``created``."""
+    return (WORKER_READY, pid, t, created)
 
 
 def task_done(
@@ -189,6 +202,13 @@ def task_done(
     status: int,
     result: str,
     error: str | None,
+    wait_ns: int = UNMEASURED,
+    in_bytes: int = UNMEASURED,
+    out_bytes: int = UNMEASURED,
 ) -> TaskDone:
-    """``task`` ran on ``(pid, tid)`` from ``start`` to ``end``, ``cpu_ns`` of it on a core."""
-    return (TASK_DONE, task, pid, tid, start, end, cpu_ns, status, result, error)
+    """``task`` ran on ``(pid, tid)`` from ``start`` to ``end``, ``cpu_ns`` of it on a core and
+    ``wait_ns`` of it waiting for one."""
+    return (
+        TASK_DONE, task, pid, tid, start, end, cpu_ns, status, result, error,
+        wait_ns, in_bytes, out_bytes,
+    )  # fmt: skip

@@ -41,6 +41,14 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
         }
         if trace.recv[task] != UNSET:
             args["received_us"] = round((trace.recv[task] - origin) / 1000, 3)
+        if trace.submit[task] != UNSET:
+            args["submitted_us"] = round((trace.submit[task] - origin) / 1000, 3)
+        if trace.wait[task] != UNSET:
+            args["wait_us"] = round(trace.wait[task] / 1000, 3)  # runnable, not on a core
+        if trace.in_bytes[task] != UNSET:
+            args["input_bytes"] = trace.in_bytes[task]  # pickled
+        if trace.out_bytes[task] != UNSET:
+            args["result_bytes"] = trace.out_bytes[task]
         if task in trace.errors:
             args["error"] = trace.errors[task]
         # A stuck or cut-off task ran until the run was stopped.
@@ -109,10 +117,23 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                     "tid": tids[lane.id],
                     "start_method": lane.start_method,
                     "exitcode": lane.exitcode,
+                    **_startup(trace, lane.pid, origin),
                 }
                 for lane in trace.lanes
             ],
         },
+    }
+
+
+def _startup(trace: Trace, pid: int, origin: int) -> dict[str, Any]:
+    """A worker process's start-up, ``{"created_us": …, "ready_us": …}``, where known."""
+    known = trace.startup_ns(pid)
+    if known is None:
+        return {}
+    created, ready = known
+    return {
+        "created_us": round((created - origin) / 1000, 3),
+        "ready_us": round((ready - origin) / 1000, 3),
     }
 
 

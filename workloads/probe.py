@@ -108,7 +108,7 @@ class Sink:
         self.ring = ring.Writer(ring.ring_folder(os.path.dirname(address)))
         self._conn = multiprocessing.connection.Client(address, family="AF_UNIX")
         self._closed = False
-        hello = ("hello", self.pid, str(self.ring.path))
+        hello = ("hello", self.pid, str(self.ring.path), time.perf_counter_ns())  # ready now
         self._conn.send_bytes(pickle.dumps(hello, pickle.HIGHEST_PROTOCOL))
 
     def emit(self, event: events.Event) -> None:
@@ -191,6 +191,7 @@ class _State:
     targets: dict[Any, Callable[[Any], Any]] = {}
     stack_file: Any = None
     check_pickle = False  # pool workers send results back: refuse unpicklable ones clearly
+    measure_input = False  # this process's tasks came pickled: tell how many bytes each took
     watch_children = False  # the user's own function may leave processes behind: say which
     children = threading.local()
 
@@ -281,6 +282,7 @@ def init_worker(address: str, start_method: str | None) -> None:
     arm_stack_dump(os.path.dirname(address))
     configure(address, events.LANE_PROC, start_method)
     _State.check_pickle = True
+    _State.measure_input = True
     # Send what is left when the worker exits normally (pools call finalizers on exit).
     multiprocessing.util.Finalize(None, close, exitpriority=100)
     _sink()
@@ -313,6 +315,30 @@ TINY_NS = 2_000  # a task this short (wall) was on a core throughout: its CPU ti
 FRESH_NS = 10_000  # a reading this recent serves as the next task's start reading
 # A start reading reused this way may include the probe's hand-over since it (at most
 # FRESH_NS of it): a task's CPU time is capped at its wall time.
+# The run-queue time (runnable, not on a core) comes from ``/proc/thread-self/schedstat`` (its
+# second field, in ns) where Linux reports it. A read costs about two CPU clock reads, so it is
+# taken after tasks of QUEUE_MIN_NS or more only (a shorter one's figure is not measured: at
+# most a few µs of it could be run-queue time), and before a task only when the last reading is
+# older than QUEUE_FRESH_NS (a stream of short tasks costs one read a millisecond). A reading
+# that old adds at most the run-queue time of that last millisecond to the task, within its
+# wall time less its CPU time.
+SCHEDSTAT = "/proc/thread-self/schedstat"
+QUEUE_MIN_NS = 100_000
+QUEUE_FRESH_NS = 1_000_000
+
+
+def _open_schedstat() -> int:
+    """This thread's run-queue counter, kept open (one ``pread`` a reading), or -1."""
+    try:
+        fd = os.open(SCHEDSTAT, os.O_RDONLY)
+    except OSError:
+        return -1
+    try:
+        int(os.pread(fd, 128, 0).split()[1])
+    except (OSError, ValueError, IndexError):
+        os.close(fd)
+        return -1
+    return fd
 
 
 class _Lane:
@@ -324,7 +350,10 @@ class _Lane:
         "function",
         "n",
         "pid",
+        "queued",
+        "queued_at",
         "read_at",
+        "runq",
         "sink",
         "slot",
         "spent",
@@ -347,11 +376,19 @@ class _Lane:
         self.cpu = 0  # the CPU clock's last reading
         self.read_at = -FRESH_NS - 1  # when (perf_counter_ns) it was read
         self.spent = 0  # CPU time given to tiny tasks since that reading
+        self.runq = _open_schedstat()  # this thread's schedstat, or -1: not measured
+        self.queued = 0  # its run-queue time at the last reading
+        self.queued_at = -QUEUE_FRESH_NS - 1  # when that was
         sink.emit(
             events.worker_up(
                 self.pid, self.tid, time.perf_counter_ns(), _State.lane_kind, _State.start_method
             )
         )
+
+    def __del__(self) -> None:  # the thread ended
+        if self.runq >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.runq)
 
 
 _threads = threading.local()
@@ -369,7 +406,9 @@ def _lane() -> _Lane | None:
 _perf = time.perf_counter_ns
 _thread_time = time.thread_time_ns
 _slot = ring.SLOT.pack_into
+_pread = os.pread
 _OK = events.OK
+_UNMEASURED = events.UNMEASURED
 
 
 def run_task(item: tuple[int, Any, Any]) -> Any:
@@ -385,9 +424,13 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
     else:
         function = lane.function = _resolve(target)
         lane.target = target
+    in_bytes = _pickled_size(item) if _State.measure_input else _UNMEASURED
     t0 = _perf()
     if t0 - lane.read_at > FRESH_NS:  # no recent reading of the CPU clock: take one
         lane.cpu = _thread_time()
+        if lane.runq >= 0 and t0 - lane.queued_at > QUEUE_FRESH_NS:
+            lane.queued = int(_pread(lane.runq, 128, 0).split()[1])
+            lane.queued_at = t0
         lane.read_at = t0
         lane.spent = 0
     n = lane.n = lane.n + 1
@@ -396,48 +439,92 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
     else:
         lane.writer.emit(events.task_started(task, lane.pid, lane.tid, t0))
     failure: TaskFailure | None = None
+    out_bytes = _UNMEASURED
     try:
         result: Any = function(argument)
     except BaseException as exc:  # noqa: BLE001 - SystemExit in a task must not hang a Pool
         t1 = _perf()
-        cpu = _cpu(lane, t0, t1)
+        cpu, waited = _cpu(lane, t0, t1)
         failure = TaskFailure(error_text(exc))
         text = ""
     else:
         t1 = _perf()
         wall = t1 - t0
-        if wall < TINY_NS:
+        if wall < TINY_NS:  # on a core throughout: no time waiting for one
             cpu = wall
+            waited = 0 if lane.runq >= 0 else _UNMEASURED
             lane.spent += wall
         else:
-            cpu = _cpu(lane, t0, t1)
+            cpu, waited = _cpu(lane, t0, t1)
         scalar = _scalar_repr(result)
-        if scalar is not None:
-            text = scalar
-        else:
-            problem = _unpicklable(result) if _State.check_pickle else None
-            text = short_repr(result) if problem is None else ""
+        if _State.check_pickle:  # the result travels back pickled: its size, or why it cannot
+            out_bytes, problem = _pickled(result)
+            text = (
+                "" if problem is not None else scalar if scalar is not None else short_repr(result)
+            )
             if problem is not None:
                 failure = TaskFailure(problem)
+        else:
+            text = scalar if scalar is not None else short_repr(result)
     if failure is None:
-        lane.writer.done(task, lane.tid, t0, t1, cpu, _OK, text)
+        lane.writer.done(task, lane.tid, t0, t1, cpu, _OK, text, waited, in_bytes, out_bytes)
     else:
+        if _State.check_pickle:
+            out_bytes = _pickled_size(failure)
         lane.writer.emit(
-            events.task_done(task, lane.pid, lane.tid, t0, t1, cpu, events.ERROR, "", failure.error)
+            events.task_done(
+                task,
+                lane.pid,
+                lane.tid,
+                t0,
+                t1,
+                cpu,
+                events.ERROR,
+                "",
+                failure.error,
+                waited,
+                in_bytes,
+                out_bytes,
+            )
         )
     if _State.watch_children:
         _report_children(lane.sink, task, lane.pid)
     return result if failure is None else failure
 
 
-def _cpu(lane: _Lane, t0: int, t1: int) -> int:
-    """The task's CPU time from the thread's CPU clock, read now, within [0, wall]."""
+def _cpu(lane: _Lane, t0: int, t1: int) -> tuple[int, int]:
+    """The task's CPU time from the thread's CPU clock, read now, within [0, wall]; and its
+    time waiting for a core (within [0, wall - CPU]; UNMEASURED where the OS has no figure)."""
     now = _thread_time()
     cpu = now - lane.cpu - lane.spent
     lane.cpu = now
     lane.read_at = t1
     lane.spent = 0
-    return min(max(cpu, 0), t1 - t0)
+    wall = t1 - t0
+    cpu = min(max(cpu, 0), wall)
+    if lane.runq < 0 or wall < QUEUE_MIN_NS:
+        return cpu, _UNMEASURED
+    queued = int(_pread(lane.runq, 128, 0).split()[1])
+    waited = queued - lane.queued
+    lane.queued = queued
+    lane.queued_at = t1
+    return cpu, min(max(waited, 0), wall - cpu)
+
+
+def _pickled_size(value: Any) -> int:
+    """How many bytes ``value`` takes pickled (UNMEASURED if it cannot be)."""
+    try:
+        return len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - pickling raises many kinds
+        return _UNMEASURED
+
+
+def _pickled(value: Any) -> tuple[int, str | None]:
+    """``value``'s pickled size, or why it cannot travel back to the parent."""
+    try:
+        return len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)), None
+    except Exception as exc:  # noqa: BLE001 - pickling raises many kinds
+        return _UNMEASURED, f"the result {short_repr(value)} cannot be pickled: {error_text(exc)}"
 
 
 def _run_unobserved(item: tuple[int, Any, Any]) -> Any:
@@ -472,4 +559,5 @@ def process_entry(address: str, start_method: str | None, item: tuple[int, Any, 
     """The body of a one-process-per-task worker."""
     init_worker(address, start_method)
     _State.check_pickle = False  # a Process returns nothing to anyone
+    _State.measure_input = start_method != "fork"  # fork hands it over in memory, unpickled
     run_task(item)

@@ -116,6 +116,11 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _size(value: Any) -> int | None:
+    """A byte count: an int from 0 to 2**31 - 1, or None."""
+    return value if type(value) is int and 0 <= value < 2**31 else None
+
+
 def _time(value: Any) -> float | None:
     """A time in µs within the range a trace can hold, or None."""
     number = _number(value)
@@ -180,6 +185,10 @@ class _Span(NamedTuple):
     error: str | None
     cpu_us: float | None
     received_us: float | None
+    submitted_us: float | None = None
+    wait_us: float | None = None  # runnable, not on a core
+    input_bytes: int | None = None  # pickled
+    result_bytes: int | None = None
 
 
 class _Down(NamedTuple):
@@ -248,6 +257,10 @@ class _Reader:
             _text(error) if error else None,
             _number(args.get("cpu_us")),
             _number(args.get("received_us")),
+            _number(args.get("submitted_us")),
+            _number(args.get("wait_us")),
+            _size(args.get("input_bytes")),
+            _size(args.get("result_bytes")),
         )
 
     def _reading(self, obj: dict[str, Any]) -> _Reading | None:
@@ -594,12 +607,29 @@ def _build(
             text = note or span.name
         else:
             text = f"{span.result} · {note}" if note else span.result
+        given = ns_checked(span.submitted_us)
+        if given is not None and given <= start:
+            out.append(events.task_submitted(task, given))
+            times.append(given)
+        waited = UNSET
+        if span.wait_us is not None and span.wait_us >= 0 and cpu != UNSET:
+            waited = min(int(span.wait_us * 1000), duration - cpu)
         out.append(events.task_started(task, key[0], key[1], start))
         times.append(start)
         out.append(
             events.task_finished(
-                task, key[0], key[1], end, cpu, span.status, text[:_RESULT_CHARS], span.error
-            )
+                task,
+                key[0],
+                key[1],
+                end,
+                cpu,
+                span.status,
+                text[:_RESULT_CHARS],
+                span.error,
+                waited,
+                UNSET if span.input_bytes is None else span.input_bytes,
+                UNSET if span.result_bytes is None else span.result_bytes,
+            )  # fmt: skip
         )
         times.append(end)
         receipt = ns_checked(span.received_us)
@@ -611,6 +641,14 @@ def _build(
             out.append(events.task_result(task, receipt))
             times.append(receipt)
     del received
+    for (os_pid, os_tid), lane in lanes_meta.items():  # worker processes' start-up
+        created, ready = (
+            ns_checked(_time(lane.get("created_us"))),
+            ns_checked(_time(lane.get("ready_us"))),
+        )
+        if os_pid == os_tid and created is not None and ready is not None and ready >= created:
+            out.append(events.worker_ready(os_pid, ready, created))
+            times.append(ready)
     if ours:
         for down in downs:
             at = ns_checked(down.ts)

@@ -23,16 +23,19 @@ import struct
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 from workloads import events
 
 RECORDS = 1 << 13  # per worker: 1 MB of shared memory, touched only as it is written
 MASK = RECORDS - 1
-TEXT = 72  # text bytes a record holds; longer text continues in the next records
+TEXT = 56  # text bytes a record holds; longer text continues in the next records
 
 # seq, kind, more-text flag, status, text length, task, pid, tid, start, end (or the event's
-# time), cpu, text, seq again: 128 bytes, two cache lines.
-RECORD = struct.Struct(f"<QBBBBIIIqqq{TEXT}sQ")
+# time), cpu, run-queue wait, input bytes, result bytes, text, seq again: 128 bytes, two cache
+# lines.
+RECORD = struct.Struct(f"<QBBBBIIIqqqqii{TEXT}sQ")
+_BYTES_CAP = 2**31 - 1  # sizes a record holds (a bigger one is told as this)
 SEQ = struct.Struct("<Q")
 SIZE = RECORD.size
 _pack = RECORD.pack_into
@@ -92,12 +95,37 @@ class Writer:
             return at
 
     def done(
-        self, task: int, tid: int, start: int, end: int, cpu: int, status: int, text: str
+        self,
+        task: int,
+        tid: int,
+        start: int,
+        end: int,
+        cpu: int,
+        status: int,
+        text: str,
+        wait: int,
+        in_bytes: int,
+        out_bytes: int,
     ) -> None:
         """A task's whole record (TASK_DONE with a result); in shared memory on return."""
         raw = text.encode("utf-8", "replace")
-        if len(raw) > TEXT:
-            self.emit(events.task_done(task, self.pid, tid, start, end, cpu, status, text, None))
+        if len(raw) > TEXT or in_bytes > _BYTES_CAP or out_bytes > _BYTES_CAP:
+            self.emit(
+                events.task_done(
+                    task,
+                    self.pid,
+                    tid,
+                    start,
+                    end,
+                    cpu,
+                    status,
+                    text,
+                    None,
+                    wait,
+                    in_bytes,
+                    out_bytes,
+                )
+            )
             return
         with self._lock:
             seq = self._seq
@@ -106,9 +134,23 @@ class Writer:
             _pack(
                 self.view,
                 HEADER + (seq & MASK) * SIZE,
-                seq, events.TASK_DONE, 0, status, len(raw),
-                task, self.pid, tid, start, end, cpu, raw, seq,
-            )  # fmt: skip
+                seq,
+                events.TASK_DONE,
+                0,
+                status,
+                len(raw),
+                task,
+                self.pid,
+                tid,
+                start,
+                end,
+                cpu,
+                wait,
+                in_bytes,
+                out_bytes,
+                raw,
+                seq,
+            )
             self._seq = seq + 1
 
     def emit(self, event: events.Event) -> None:
@@ -118,23 +160,33 @@ class Writer:
         flags = 0
         status = 0
         if event[0] == events.TASK_DONE:
-            _, task, pid, tid, start, end, cpu, status, result, error = event
+            _, task, pid, tid, start, end, cpu, status, result, error, wait, inb, outb = event
             if error:
                 text, flags = error.encode("utf-8", "replace"), ERROR_TEXT
             else:
                 text = (result or "").encode("utf-8", "replace")
-            fields = (task, pid, tid, start, end, cpu)
+            fields = (
+                task,
+                pid,
+                tid,
+                start,
+                end,
+                cpu,
+                wait,
+                min(inb, _BYTES_CAP),
+                min(outb, _BYTES_CAP),
+            )
         elif event[0] == events.TASK_STARTED:
             _, task, pid, tid, t = event
-            fields = (task, pid, tid, t, 0, 0)
+            fields = (task, pid, tid, t, 0, 0, 0, 0, 0)
         elif event[0] == events.WORKER_UP:
             _, pid, tid, t, lane_kind, start_method = event
-            fields = (0, pid, tid, 0, t, 0)
+            fields = (0, pid, tid, 0, t, 0, 0, 0, 0)
             status = _LANE_KINDS.index(lane_kind)
             text = (start_method or "").encode()
         elif event[0] == events.TASK_LEFT:
             _, task, pid, t, children = event
-            fields = (task, pid, 0, 0, t, 0)
+            fields = (task, pid, 0, 0, t, 0, 0, 0, 0)
             text = "\n".join(f"{child} {what}" for child, what in children).encode(
                 "utf-8", "replace"
             )
@@ -230,7 +282,22 @@ class Reader:
                 told[i] = n
                 out.append(
                     RECORD.pack(
-                        0, events.TASK_STARTED, 0, 0, 0, task, self.pid, tid, start, 0, 0, b"", 0
+                        0,
+                        events.TASK_STARTED,
+                        0,
+                        0,
+                        0,
+                        task,
+                        self.pid,
+                        tid,
+                        start,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        b"",
+                        0,
                     )
                 )
         return b"".join(out)
@@ -274,7 +341,7 @@ def decode(raw: bytes) -> list[events.Event]:
     out: list[events.Event] = []
     append = out.append
     text = b""
-    done = events.TASK_DONE
+    done: Literal[13] = events.TASK_DONE
     for (
         _,
         kind,
@@ -287,12 +354,15 @@ def decode(raw: bytes) -> list[events.Event]:
         start,
         end,
         cpu,
+        wait,
+        inb,
+        outb,
         chunk,
         _,
     ) in RECORD.iter_unpack(raw):
-        if kind == done and not flags:  # a task's whole record: the one most records are
+        if kind == done and not flags and not text:  # a whole record: what most records are
             said = chunk[:length].decode("utf-8", "replace")
-            append((events.TASK_DONE, task, pid, tid, start, end, cpu, status, said, None))
+            append((done, task, pid, tid, start, end, cpu, status, said, None, wait, inb, outb))
             continue
         text += chunk[:length]
         if flags & CONTINUED:
@@ -300,9 +370,9 @@ def decode(raw: bytes) -> list[events.Event]:
         if kind == done:
             said = text.decode("utf-8", "replace")
             if flags & ERROR_TEXT:
-                append((events.TASK_DONE, task, pid, tid, start, end, cpu, status, "", said))
+                append((done, task, pid, tid, start, end, cpu, status, "", said, wait, inb, outb))
             else:
-                append((events.TASK_DONE, task, pid, tid, start, end, cpu, status, said, None))
+                append((done, task, pid, tid, start, end, cpu, status, said, None, wait, inb, outb))
         elif kind == events.TASK_STARTED:
             append((events.TASK_STARTED, task, pid, tid, start))
         elif kind == events.WORKER_UP:

@@ -160,12 +160,14 @@ class Pump:
         pid = self._conns[conn]
         if pid is None:  # the first message on a connection names the worker and its ring
             hello = pickle.loads(data)
-            self._conns[conn] = int(hello[1])
-            if hello[1] != os.getpid():  # workers coming up are progress, before any task
-                self.emit(events.worker_ready(int(hello[1]), time.perf_counter_ns()))
-            with contextlib.suppress(OSError):
-                self._rings[conn] = ring.Reader(str(hello[2]), int(hello[1]))
+            pid = self._conns[conn] = int(hello[1])
             self._learn_handles()
+            if pid != os.getpid():  # workers coming up are progress, before any task
+                handle = self._known.get(pid) or backends.STARTED.get(pid)
+                created = getattr(handle, "created_ns", events.UNMEASURED)
+                self.emit(events.worker_ready(pid, int(hello[3]), created))
+            with contextlib.suppress(OSError):
+                self._rings[conn] = ring.Reader(str(hello[2]), pid)
         return True
 
     def _forward(self, reader: ring.Reader) -> None:

@@ -160,6 +160,7 @@ class LaneIndex:
 
 
 _FAILED = frozenset((events.ERROR, events.CRASHED, events.STALLED))
+_INT_CAP = 2**31 - 1  # sizes the byte columns hold
 
 
 def left_text(task: int | None, pid: int, what: str) -> str:
@@ -212,6 +213,9 @@ class TaskView:
     end_ns: int
     recv_ns: int
     cpu_ns: int
+    wait_ns: int = UNSET  # waiting for a core (UNSET: not measured)
+    in_bytes: int = UNSET  # pickled input and result (UNSET: not pickled)
+    out_bytes: int = UNSET
 
 
 @dataclass
@@ -268,6 +272,9 @@ class Trace:
         self.end = array("q")
         self.recv = array("q")
         self.cpu = array("q")
+        self.wait = array("q")  # run-queue time (waiting for a core), UNSET: not measured
+        self.in_bytes = array("i")  # pickled input and result sizes, UNSET: not pickled
+        self.out_bytes = array("i")
         self.lane = array("i")
         self.status = array("b")
         self.inputs = StrColumn()
@@ -276,6 +283,7 @@ class Trace:
         self.left: dict[int, tuple[tuple[int, str], ...]] = {}  # processes a task left running
         self.recv_order = array("i")
         self.cpu_samples: list[tuple[int, list[float]]] = []  # (time, percent per core)
+        self.workers: dict[int, tuple[int, int]] = {}  # pid -> (created, ready) of a process
         self.first_ns = UNSET  # earliest submit or start seen
         self.last_ns = UNSET  # latest start or end seen
         self.counts = [0] * len(events.STATUS_NAMES)  # tasks per status, kept as they change
@@ -287,9 +295,10 @@ class Trace:
         grow = count - self.count
         if grow <= 0:
             return
-        for column in (self.submit, self.start, self.end, self.recv, self.cpu):
+        for column in (self.submit, self.start, self.end, self.recv, self.cpu, self.wait):
             column.extend(array("q", [UNSET]) * grow)
-        self.lane.extend(array("i", [UNSET]) * grow)
+        for small in (self.lane, self.in_bytes, self.out_bytes):
+            small.extend(array("i", [UNSET]) * grow)
         self.status.extend(array("b", [events.PENDING]) * grow)
         self.counts[events.PENDING] += grow
         self.inputs.resize(count)
@@ -345,13 +354,21 @@ class Trace:
             self.index,
             self.running,
         )
-        results = self.results
+        results, wait_column, in_column, out_column = (
+            self.results,
+            self.wait,
+            self.in_bytes,
+            self.out_bytes,
+        )
         first, last = self.first_ns, self.last_ns
         for event in batch:
             if event[0] == events.TASK_DONE:
-                _, task, pid, tid, t0, t1, cpu, status, result, error = event
+                _, task, pid, tid, t0, t1, cpu, status, result, error, waited, inb, outb = event
                 if task >= self.count:
                     self.resize(task + 1)
+                wait_column[task] = waited
+                in_column[task] = inb if inb < _INT_CAP else _INT_CAP
+                out_column[task] = outb if outb < _INT_CAP else _INT_CAP
                 lane_id = lane_by_key.get((pid, tid))
                 if lane_id is None:
                     lane_id = self.lane_for(pid, tid).id
@@ -414,8 +431,11 @@ class Trace:
                 if statuses[task] == events.PENDING:
                     self._set_status(task, events.RUNNING)
             elif event[0] == events.TASK_FINISHED:
-                _, task, pid, tid, t, cpu, status, result, error = event
+                _, task, pid, tid, t, cpu, status, result, error, waited, inb, outb = event
                 self._ensure(task)
+                wait_column[task] = waited
+                in_column[task] = min(inb, _INT_CAP)
+                out_column[task] = min(outb, _INT_CAP)
                 lane = self.lane_for(pid, tid)
                 end[task] = t
                 if first == UNSET or t < first:
@@ -448,6 +468,14 @@ class Trace:
                 lane.up_ns = t
                 lane.start_method = visible(start_method) if start_method else start_method
                 progress = True
+            elif event[0] == events.WORKER_READY:
+                _, pid, t, created = event
+                self.workers[pid] = (created, t)
+                if self.info.get("lane_kind") == events.LANE_PROC:
+                    # A worker process runs its tasks on its main thread: its lane shows from
+                    # the moment it is up, its start-up before it.
+                    self.lane_for(pid, pid, events.LANE_PROC)
+                    progress = True
             elif event[0] == events.WORKER_DOWN:
                 _, pid, t, code = event
                 for lane in self.lanes:
@@ -520,7 +548,17 @@ class Trace:
             end_ns=self.end[task],
             recv_ns=self.recv[task],
             cpu_ns=self.cpu[task],
+            wait_ns=self.wait[task],
+            in_bytes=self.in_bytes[task],
+            out_bytes=self.out_bytes[task],
         )
+
+    def startup_ns(self, pid: int) -> tuple[int, int] | None:
+        """Worker process ``pid``'s start-up: (created, ready), or None where not known."""
+        created, ready = self.workers.get(pid, (UNSET, UNSET))
+        if created == UNSET or ready == UNSET or ready < created:
+            return None
+        return created, ready
 
     def left_behind(self) -> list[tuple[int | None, int, str]]:
         """Processes the run's tasks left running, all ended with the run: (task, pid, what).

@@ -44,6 +44,8 @@ RUNNING = "running"
 
 
 SELECTED = "selected"
+STARTUP = "startup"
+STARTING = "▞"  # a worker process starting: from its creation until it is ready for tasks
 
 
 def shade(cpu_share: float) -> str:
@@ -205,6 +207,15 @@ def render_lane(
         styles.append(style)
         reaches_right = glyph in _REACHES_RIGHT
         a, busy_a, cpu_a, before_a = b, busy_b, cpu_b, before_b
+    lane = trace.lanes[lane_id]
+    starting = trace.startup_ns(lane.pid) if lane.kind == events.LANE_PROC else None
+    if starting is not None and starting[1] > begin and starting[0] < end:
+        # Where the lane has nothing else to draw: the worker was starting up.
+        first = max(int((starting[0] - begin) / cell), 0)
+        last = min(int(math.ceil((starting[1] - begin) / cell)), width)
+        for i in range(first, last):
+            if styles[i] is None and glyphs[i] == " ":
+                glyphs[i], styles[i] = STARTING, STARTUP
     runs: list[tuple[str, str | None]] = []
     for glyph, style in zip(glyphs, styles, strict=True):
         if runs and runs[-1][1] == style:
@@ -330,5 +341,5 @@ def legend(order: Sequence[str] = SHADES[::-1]) -> str:
     """What the fills mean."""
     return (
         f"{order[0]} on CPU  {order[1]} mostly  {order[2]} partly  {order[3]} waiting  "
-        f"{UNKNOWN} CPU not known"
+        f"{UNKNOWN} CPU not known  {STARTING} starting"
     )

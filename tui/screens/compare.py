@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from tui.render import breakdown as breakdown_bar
 from workloads import compare as comparing
 from workloads import session
 from workloads.spec import BACKENDS, RunSpec
@@ -204,7 +205,7 @@ class CompareScreen(Screen[Compared]):
         table.clear()
         longest = max((r.stats.wall_s for r in self.results), default=0.0) or 1.0
         for r in self.results:
-            bar = Text("█" * max(1, round(r.stats.wall_s / longest * 12)), style="cyan")
+            bar = breakdown_bar.wall_bar(r, longest, 16)
             table.add_row(
                 r.backend,
                 r.start_method or "",
@@ -219,9 +220,14 @@ class CompareScreen(Screen[Compared]):
         if 0 < cursor < table.row_count:
             table.move_cursor(row=cursor)
         readings = Text()
+        if self._bars and self.results:
+            readings.append_text(breakdown_bar.key())
+            readings.append("\n")
         for r in self.results:
             readings.append(f"{r.backend}: ", style="bold")
             readings.append(r.reading + "\n")
+            if r.figures.breakdown is not None and r.backend != "sequential":
+                readings.append(f"  {r.figures.breakdown.verdict()}\n", style="dim")
         self.query_one("#readings", Static).update(readings)
         done = bool(self.results) and not self.running
         self.query_one("#advice", Static).update(

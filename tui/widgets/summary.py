@@ -7,7 +7,9 @@ import re
 from rich.text import Text
 from textual.widgets import RichLog, Static
 
+from tui.render import breakdown as breakdown_bar
 from workloads import events
+from workloads.breakdown import PARTS, Breakdown
 from workloads.compare import Figures
 from workloads.trace import UNSET, Trace, left_text
 
@@ -70,8 +72,14 @@ class SummaryPanel(Static):
                 )
             elif not figures.finished:
                 text.append(f"\n{figures.unfinished_text()}", style="bold")
+            split = figures.breakdown
+            if selected is None and split is not None and split.total > 0:
+                text.append("\n")
+                text.append_text(self._split_line(split))
             if selected is None and figures.finished:
                 text.append(f"\n{figures.reading}", style="italic")
+                if split is not None and split.total > 0 and figures.backend != "sequential":
+                    text.append(f"\n{split.verdict()}")
             if figures.loaded and "other processes" not in figures.reading:
                 text.append(
                     f"\nbusy machine: other processes used {figures.outside or 0:.1f} of "
@@ -114,9 +122,31 @@ class SummaryPanel(Static):
                     text.append(f" · CPU {view.cpu_ns / (end - view.start_ns):.0%}")
                 if view.submit_ns != UNSET:
                     text.append(f" · queued {_seconds(max(view.start_ns - view.submit_ns, 0))}")
+                if view.wait_ns != UNSET and view.wait_ns > 0:
+                    text.append(f" · waited for a core {_seconds(view.wait_ns)}")
+                if view.recv_ns != UNSET and view.end_ns != UNSET:
+                    text.append(f" · returned in {_seconds(max(view.recv_ns - view.end_ns, 0))}")
+                if view.in_bytes != UNSET:
+                    text.append(f" · pickled in {view.in_bytes:,} B")
+                if view.out_bytes != UNSET:
+                    text.append(f", out {view.out_bytes:,} B")
         elif note and figures is None:  # while it runs: what to watch for
             text.append(f"\n{note[0]}", style="italic dim")
         self._update_if_changed(text)
+
+    def _split_line(self, split: Breakdown) -> Text:
+        """The run's breakdown bar and its two largest parts, on one line."""
+        width = self.content_region.width or 60
+        line = breakdown_bar.bar(split, max(8, min(20, width // 3)))
+        shares = split.fractions()
+        top = sorted(
+            (p for p in PARTS if (shares[p] or 0.0) >= 0.005),
+            key=lambda p: shares[p] or 0.0,
+            reverse=True,
+        )[:2]
+        said = " · ".join(f"{shares[p] or 0.0:.0%} {split.label(p)}" for p in top)
+        line.append(f" {said}")
+        return line
 
     def _update_if_changed(self, text: Text) -> None:
         # Unchanged text must not cost a repaint (and bytes over SSH) every frame.

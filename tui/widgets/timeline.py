@@ -24,6 +24,7 @@ _COMPONENT = {
     timeline.ERROR: "timeline--error",
     timeline.RUNNING: "timeline--running",
     timeline.SELECTED: "timeline--selected",
+    timeline.STARTUP: "timeline--startup",
 }
 
 
@@ -37,6 +38,7 @@ class TimelineView(LineCacheWidget, can_focus=True):
         "timeline--lane-bad",
         "timeline--lane-cpu",
         "timeline--empty",
+        "timeline--startup",
     }
 
     DEFAULT_CSS = """
@@ -51,6 +53,7 @@ class TimelineView(LineCacheWidget, can_focus=True):
     TimelineView > .timeline--lane-bad { color: $warning; text-style: bold; }
     TimelineView > .timeline--lane-cpu { color: $text-muted; }
     TimelineView > .timeline--empty { color: $text-muted; text-style: italic; }
+    TimelineView > .timeline--startup { color: $secondary; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

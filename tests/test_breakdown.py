@@ -1,0 +1,94 @@
+"""Where the time goes: the breakdown of real runs names the part a reader must act on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from workloads import breakdown, events, pyinfo, ring, session
+from workloads.spec import build_spec
+
+
+def split_of(**kwargs: object) -> breakdown.Breakdown:
+    outcome = session.run(build_spec(**kwargs))  # type: ignore[arg-type]
+    assert outcome.status == session.FINISHED, outcome.message
+    return breakdown.breakdown(outcome.trace)
+
+
+def test_cpu_bound_threads_lose_their_time_to_the_gil(no_leftovers: None) -> None:
+    split = split_of(
+        workload="sum-squares", backend="thread-pool", workers=2, tasks=6, params={"size": 400_000}
+    )
+    assert split.largest_loss() == "blocked"
+    assert split.blocked_by == "GIL"
+    assert "GIL" in split.verdict()
+
+
+def test_more_busy_processes_than_cores_wait_for_a_core(no_leftovers: None) -> None:
+    workers = 2 * pyinfo.usable_cpus()
+    split = split_of(
+        workload="sum-squares",
+        backend="process-pool",
+        workers=workers,
+        tasks=2 * workers,
+        params={"size": 400_000},
+    )
+    assert split.waiting_for_core is not None, "Linux reports run-queue time"
+    assert split.largest_loss() == "waiting_for_core"
+    assert "waiting for a core" in split.verdict()
+
+
+def test_tiny_tasks_one_by_one_to_a_pool_lose_their_time_to_dispatch(no_leftovers: None) -> None:
+    split = split_of(workload="double", backend="process-pool", workers=2, tasks=2000, chunksize=1)
+    assert split.largest_loss() == "dispatch"
+    assert "dispatch" in split.verdict()
+
+
+def test_sleeping_tasks_are_blocked_on_io_with_the_cpu_idle(no_leftovers: None) -> None:
+    split = split_of(
+        workload="sleep", backend="thread-pool", workers=4, tasks=6, params={"scale": 0.05}
+    )
+    assert split.largest_loss() == "blocked"
+    assert split.blocked_by == "I/O"
+    assert (split.fractions()["computing"] or 0) < 0.1
+
+
+def test_run_json_has_the_breakdown_each_tasks_phases_and_start_up(cli_env: dict[str, str]) -> None:
+    def run_json(backend: str) -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "run", "-w", "sum-squares", "--size", "100000", "-b", backend, "--tasks", "6", "--json"],
+            capture_output=True, text=True, env=cli_env, timeout=90, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    pooled, threaded = run_json("process-pool"), run_json("thread-pool")
+    for data in (pooled, threaded):
+        parts = data["breakdown"]
+        assert isinstance(parts, dict)
+        assert set(parts) == set(breakdown.PARTS)
+        assert abs(sum(v for v in parts.values() if v is not None) - 1) <= 0.02
+        assert parts["waiting_for_core"] is not None  # tasks of ms: their run-queue time is read
+        for task in data["results"]:  # type: ignore[union-attr]
+            for key in ("queued_s", "cpu_s", "runqueue_s", "blocked_s", "returned_s"):
+                assert isinstance(task[key], float) and task[key] >= 0, (key, task)
+    assert all(t["input_bytes"] > 0 and t["result_bytes"] > 0 for t in pooled["results"])  # type: ignore[union-attr, index]
+    assert all(t["input_bytes"] is None and t["result_bytes"] is None for t in threaded["results"])  # type: ignore[union-attr, index]
+    assert all(lane["startup_s"] > 0 for lane in pooled["lanes"])  # type: ignore[union-attr, index]
+    assert all(lane["startup_s"] is None for lane in threaded["lanes"])  # type: ignore[union-attr, index]
+
+
+def test_a_result_longer_than_one_record_comes_back_whole(tmp_path: object) -> None:
+    writer = ring.Writer(tmp_path)  # type: ignore[arg-type]
+    long = "x" * 150 + "end"
+    writer.done(3, 1, 10, 20, 5, events.OK, long, 2, 40, 50)
+    writer.done(4, 1, 20, 30, 5, events.OK, "short", 0, 40, 50)
+    reader = ring.Reader(str(writer.path), writer.pid)
+    got = ring.decode(reader.read())
+    assert [(e[1], e[8], e[10], e[11], e[12]) for e in got] == [  # type: ignore[misc]
+        (3, long, 2, 40, 50),
+        (4, "short", 0, 40, 50),
+    ]
+    reader.close()
+    writer.close()
