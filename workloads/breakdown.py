@@ -107,18 +107,18 @@ class Breakdown:
         workers = f"{self.workers} worker{'s' if self.workers != 1 else ''}"
         crowded = self.cores == 0 or self.workers > self.cores
         what = {
-            "waiting_for_core": "waiting for a core: more busy workers than cores"
+            "waiting_for_core": "waiting for a core (more busy workers than cores)"
             if crowded
-            else "waiting for a core: other processes had the cores",
+            else "waiting for a core (other processes had the cores)",
             "blocked": {
-                "GIL": "blocked on the GIL: one thread runs Python at a time",
-                "I/O": "blocked on I/O, sleep or a lock, with the CPU free",
+                "GIL": "blocked on the GIL (one thread runs Python at a time)",
+                "I/O": "blocked on I/O, sleep or a lock (the CPU was free)",
             }.get(self.blocked_by, "blocked on the GIL or on I/O"),
-            "dispatch": "dispatch: handing tasks over (pickling, IPC) cost more than them",
-            "startup": "start-up: starting the worker processes, their imports and initializer",
-            "idle": "idle: workers had nothing to do (too few tasks, or uneven ones)",
+            "dispatch": "dispatch (handing the tasks over cost more than running them)",
+            "startup": "start-up (starting the worker processes: imports, initializer)",
+            "idle": "idle (workers without work: too few tasks, or uneven ones)",
         }[loss]
-        return f"most time lost: {what} ({share:.0%} of {workers} × wall)"
+        return f"most time lost: {what}, {share:.0%} of {workers} × wall"
 
     def as_json(self) -> dict[str, float | None]:
         return {part: None if v is None else round(v, 4) for part, v in self.fractions().items()}

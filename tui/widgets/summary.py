@@ -78,8 +78,6 @@ class SummaryPanel(Static):
                 text.append_text(self._split_line(split))
             if selected is None and figures.finished:
                 text.append(f"\n{figures.reading}", style="italic")
-                if split is not None and split.total > 0 and figures.backend != "sequential":
-                    text.append(f"\n{split.verdict()}")
             if figures.loaded and "other processes" not in figures.reading:
                 text.append(
                     f"\nbusy machine: other processes used {figures.outside or 0:.1f} of "
