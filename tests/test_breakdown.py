@@ -54,7 +54,9 @@ def test_sleeping_tasks_are_blocked_on_io_with_the_cpu_idle(no_leftovers: None) 
     assert (split.fractions()["computing"] or 0) < 0.1
 
 
-def test_run_json_has_the_breakdown_each_tasks_phases_and_start_up(cli_env: dict[str, str]) -> None:
+def test_run_json_has_the_breakdown_each_tasks_phases_start_up_and_the_observer(
+    cli_env: dict[str, str],
+) -> None:
     def run_json(backend: str) -> dict[str, object]:
         done = subprocess.run(
             [sys.executable, "-m", "tui.cli", "run", "-w", "sum-squares", "--size", "100000", "-b", backend, "--tasks", "6", "--json"],
@@ -75,6 +77,11 @@ def test_run_json_has_the_breakdown_each_tasks_phases_and_start_up(cli_env: dict
                 assert isinstance(task[key], float) and task[key] >= 0, (key, task)
     assert all(t["input_bytes"] > 0 and t["result_bytes"] > 0 for t in pooled["results"])  # type: ignore[union-attr, index]
     assert all(t["input_bytes"] is None and t["result_bytes"] is None for t in threaded["results"])  # type: ignore[union-attr, index]
+    for data in (pooled, threaded):  # what watching cost: measured, not assumed
+        seen = data["observer"]
+        assert isinstance(seen, dict)
+        assert seen["probe_us_per_task"] > 0 and seen["events"] >= 12
+        assert seen["events_per_s"] > 0 and seen["parent_cpu_cores"] >= 0
     assert all(lane["startup_s"] > 0 for lane in pooled["lanes"])  # type: ignore[union-attr, index]
     assert all(lane["startup_s"] is None for lane in threaded["lanes"])  # type: ignore[union-attr, index]
 

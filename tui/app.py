@@ -533,7 +533,9 @@ class ConcvizApp(App[None]):
             outside = outcome.outside_cores
             if outside is None:  # a replay's: recorded with its run's end
                 outside = outcome.trace.outside_cores
-            self.figures = assess(outcome.trace, outcome.status, baseline, outside)
+            self.figures = assess(
+                outcome.trace, outcome.status, baseline, outside, outcome.observer()
+            )
             self.timeline.tick(self._now())
             self.results.catch_up()
             self.results.show_stacks(outcome.stacks)

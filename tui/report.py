@@ -88,10 +88,14 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
             style="dim",
         )
     )
-    figures = comparing.assess(trace, outcome.status, None, outcome.outside_cores)
+    figures = comparing.assess(
+        trace, outcome.status, None, outcome.outside_cores, outcome.observer()
+    )
     console.print(Text.assemble(("reading: ", "bold"), figures.reading))
     if figures.breakdown is not None and stats.wall_s > 0:
         print_breakdown(console, figures.breakdown)
+    if figures.observer is not None:
+        console.print(Text(figures.observer.text(), style="dim"))
     if figures.loaded and figures.outside is not None:
         console.print(
             Text(
@@ -220,7 +224,9 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
     """The run as one JSON object."""
     trace = outcome.trace
     stats = trace.stats()
-    figures = comparing.assess(trace, outcome.status, None, outcome.outside_cores)
+    figures = comparing.assess(
+        trace, outcome.status, None, outcome.outside_cores, outcome.observer()
+    )
     python = trace.info.get("python") or pyinfo.python_facts()
     return {
         "workload": spec.target.label if spec.target else spec.workload,
@@ -247,6 +253,7 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
         "reading": figures.reading,
         "breakdown": figures.breakdown.as_json() if figures.breakdown else None,
         "time_lost": figures.breakdown.verdict() if figures.breakdown else None,
+        "observer": figures.observer.as_json() if figures.observer else None,
         "lanes": [
             {
                 "label": lane.label,

@@ -276,3 +276,49 @@ def lane_startup_s(trace: Trace, pid: int) -> float | None:
     """A process lane's start-up (created → ready) in seconds, or None where not known."""
     known = trace.startup_ns(pid)
     return None if known is None else round((known[1] - known[0]) / 1e9, 6)
+
+
+@dataclass(frozen=True)
+class Observer:
+    """What watching the run cost: the probe around each task (as its workers measured it),
+    the events the channel carried, and the parent's own CPU (the dashboard or the CLI)."""
+
+    probe_us_per_task: float | None  # None: no worker reported (killed, or an old recording)
+    events: int
+    events_per_s: float
+    parent_cpu_cores: float
+
+    def text(self) -> str:
+        probe = (
+            f"probe {self.probe_us_per_task:.1f} µs a task"
+            if self.probe_us_per_task is not None
+            else "probe not measured"
+        )
+        rate = self.events_per_s
+        per_s = f"{rate / 1000:.0f}k" if rate >= 10_000 else f"{rate:.0f}"
+        return (
+            f"observer: {probe} · {per_s} events/s · concviz itself "
+            f"{self.parent_cpu_cores:.2f} cores"
+        )
+
+    def as_json(self) -> dict[str, float | int | None]:
+        return {
+            "probe_us_per_task": None
+            if self.probe_us_per_task is None
+            else round(self.probe_us_per_task, 3),
+            "events": self.events,
+            "events_per_s": round(self.events_per_s, 1),
+            "parent_cpu_cores": round(self.parent_cpu_cores, 4),
+        }
+
+
+def observer(trace: Trace, events_seen: int, seconds: float, parent_cpu_s: float) -> Observer:
+    """The observer's cost over a run that lasted ``seconds`` (as the parent saw it)."""
+    probe = trace.detail.get("probe")
+    per_task = None
+    if isinstance(probe, dict):
+        spent, tasks = probe.get("ns"), probe.get("tasks")
+        if isinstance(spent, int) and isinstance(tasks, int) and tasks > 0:
+            per_task = spent / tasks / 1000
+    seconds = max(seconds, 1e-9)
+    return Observer(per_task, events_seen, events_seen / seconds, parent_cpu_s / seconds)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workloads import session
-from workloads.breakdown import Breakdown, breakdown, usable_cpus, workers_of
+from workloads.breakdown import Breakdown, Observer, breakdown, usable_cpus, workers_of
 from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
 from workloads.trace import RunStats, Trace
 
@@ -67,6 +67,7 @@ class Figures:
     chunksize: int | None = None  # tasks per hand-over the backend really used
     verdict: Verdict | None = None  # what the reading concluded
     breakdown: Breakdown | None = None  # where the workers' time went
+    observer: Observer | None = None  # what watching the run cost
 
     @property
     def finished(self) -> bool:
@@ -114,8 +115,10 @@ def assess(
     status: str,
     baseline: Baseline | None = None,
     outside: float | None = None,
+    observer: Observer | None = None,
 ) -> Figures:
-    """The figures and the reading of one run, against ``baseline`` when there is one."""
+    """The figures and the reading of one run, against ``baseline`` when there is one;
+    ``observer``: what watching it cost, where known (a live run's)."""
     spec = trace.info.get("spec")
     backend = str(spec.get("backend")) if isinstance(spec, dict) else "recorded"
     stats = trace.stats()
@@ -156,6 +159,7 @@ def assess(
         reading=text,
         verdict=verdict,
         breakdown=split,
+        observer=observer,
     )
 
 
@@ -403,7 +407,9 @@ def result_of(
     baseline: Baseline | None,
 ) -> CompareResult:
     """A compare row from a run's outcome (live or recorded)."""
-    figures = assess(outcome.trace, outcome.status, baseline, outcome.outside_cores)
+    figures = assess(
+        outcome.trace, outcome.status, baseline, outcome.outside_cores, outcome.observer()
+    )
     return CompareResult(backend, start_method, outcome, figures)
 
 
@@ -479,6 +485,7 @@ def compare_json(results: list[CompareResult]) -> dict[str, Any]:
                 "reading": r.reading,
                 "breakdown": r.figures.breakdown.as_json() if r.figures.breakdown else None,
                 "time_lost": r.figures.breakdown.verdict() if r.figures.breakdown else None,
+                "observer": r.figures.observer.as_json() if r.figures.observer else None,
             }
             for r in results
         ],

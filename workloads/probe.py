@@ -108,6 +108,7 @@ class Sink:
         self.ring = ring.Writer(ring.ring_folder(os.path.dirname(address)))
         self._conn = multiprocessing.connection.Client(address, family="AF_UNIX")
         self._closed = False
+        self.lanes: list[_Lane] = []  # its threads' lanes: what the probe itself cost them
         hello = ("hello", self.pid, str(self.ring.path), time.perf_counter_ns())  # ready now
         self._conn.send_bytes(pickle.dumps(hello, pickle.HIGHEST_PROTOCOL))
 
@@ -127,6 +128,9 @@ class Sink:
         if self._closed:
             return
         self._closed = True
+        with contextlib.suppress(OSError):
+            cost = sum(lane.cost for lane in self.lanes), sum(lane.costed for lane in self.lanes)
+            self._conn.send_bytes(pickle.dumps(("cost", *cost), pickle.HIGHEST_PROTOCOL))
         with contextlib.suppress(OSError):
             self._conn.close()
         self.ring.close()
@@ -324,7 +328,47 @@ FRESH_NS = 10_000  # a reading this recent serves as the next task's start readi
 # wall time less its CPU time.
 SCHEDSTAT = "/proc/thread-self/schedstat"
 QUEUE_MIN_NS = 100_000
+# The probe's own time around a task is a few µs; one that took longer was preempted in it
+# (another thread took the GIL, the OS a core): not the probe's cost, so not counted in it.
+PREEMPTED_NS = 100_000
 QUEUE_FRESH_NS = 1_000_000
+
+
+def _queue_time(fd: int) -> int:
+    """The run-queue time (ns) from a schedstat descriptor."""
+    return int(_pread(fd, 128, 0).split()[1])
+
+
+_held_read: Callable[[int], int] | None = None
+
+
+def _queue_time_holding_gil() -> Callable[[int], int]:
+    """:func:`_queue_time` without letting go of the GIL.
+
+    ``os.pread`` releases the GIL, as every blocking call does. Where other Python threads
+    compute (the threads backends, the supervisor's own pump), one that takes it then keeps it
+    for a switch interval (5 ms): reading the figure would hold each task's end up that long
+    and change the schedule it measures. libc's ``pread`` through ``ctypes.PyDLL`` keeps it.
+    """
+    global _held_read
+    if _held_read is None:
+        import ctypes
+
+        libc = ctypes.PyDLL(None, use_errno=True)
+        pread = libc.pread
+        pread.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_long)
+        pread.restype = ctypes.c_ssize_t
+        buffer = ctypes.create_string_buffer(128)
+        lock = threading.Lock()  # one buffer for the threads of the process
+
+        def read(fd: int) -> int:
+            with lock:
+                size = pread(fd, buffer, 128, 0)
+                raw = buffer.raw[:size]
+            return int(raw.split()[1]) if size > 0 else 0
+
+        _held_read = read
+    return _held_read
 
 
 def _open_schedstat() -> int:
@@ -346,6 +390,8 @@ class _Lane:
     last CPU clock reading."""
 
     __slots__ = (
+        "cost",
+        "costed",
         "cpu",
         "function",
         "n",
@@ -353,6 +399,7 @@ class _Lane:
         "queued",
         "queued_at",
         "read_at",
+        "read_queue",
         "runq",
         "sink",
         "slot",
@@ -377,8 +424,15 @@ class _Lane:
         self.read_at = -FRESH_NS - 1  # when (perf_counter_ns) it was read
         self.spent = 0  # CPU time given to tiny tasks since that reading
         self.runq = _open_schedstat()  # this thread's schedstat, or -1: not measured
+        # Worker processes run tasks on one thread; the supervisor's threads share a GIL.
+        self.read_queue: Callable[[int], int] = (
+            _queue_time if _State.lane_kind == events.LANE_PROC else _queue_time_holding_gil()
+        )
         self.queued = 0  # its run-queue time at the last reading
         self.queued_at = -QUEUE_FRESH_NS - 1  # when that was
+        self.cost = 0  # ns this thread spent in the probe around its tasks (``costed`` of them)
+        self.costed = 0
+        sink.lanes.append(self)
         sink.emit(
             events.worker_up(
                 self.pid, self.tid, time.perf_counter_ns(), _State.lane_kind, _State.start_method
@@ -413,6 +467,7 @@ _UNMEASURED = events.UNMEASURED
 
 def run_task(item: tuple[int, Any, Any]) -> Any:
     """Run one task under the probe; a task that raises returns a TaskFailure instead."""
+    entry = _perf()
     task, target, argument = item
     lane: _Lane | None = getattr(_threads, "lane", None)
     if lane is None or lane.sink is not _State.sink:
@@ -424,12 +479,13 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
     else:
         function = lane.function = _resolve(target)
         lane.target = target
+        entry = _perf()  # loading the function (an import, perhaps) is the work's, not the probe's
     in_bytes = _pickled_size(item) if _State.measure_input else _UNMEASURED
     t0 = _perf()
     if t0 - lane.read_at > FRESH_NS:  # no recent reading of the CPU clock: take one
         lane.cpu = _thread_time()
         if lane.runq >= 0 and t0 - lane.queued_at > QUEUE_FRESH_NS:
-            lane.queued = int(_pread(lane.runq, 128, 0).split()[1])
+            lane.queued = lane.read_queue(lane.runq)
             lane.queued_at = t0
         lane.read_at = t0
         lane.spent = 0
@@ -489,6 +545,10 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
         )
     if _State.watch_children:
         _report_children(lane.sink, task, lane.pid)
+    spent = t0 - entry + _perf() - t1  # the probe's own time: before and after the task
+    if spent < PREEMPTED_NS:
+        lane.cost += spent
+        lane.costed += 1
     return result if failure is None else failure
 
 
@@ -504,7 +564,7 @@ def _cpu(lane: _Lane, t0: int, t1: int) -> tuple[int, int]:
     cpu = min(max(cpu, 0), wall)
     if lane.runq < 0 or wall < QUEUE_MIN_NS:
         return cpu, _UNMEASURED
-    queued = int(_pread(lane.runq, 128, 0).split()[1])
+    queued = lane.read_queue(lane.runq)
     waited = queued - lane.queued
     lane.queued = queued
     lane.queued_at = t1

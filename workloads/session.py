@@ -26,6 +26,7 @@ from typing import Any
 import psutil
 
 from workloads import events, procs, ring, supervisor
+from workloads.breakdown import Observer, observer
 from workloads.spec import RunSpec
 from workloads.text import visible
 from workloads.trace import Trace
@@ -135,6 +136,12 @@ class Outcome:
     pending: int = 0
     log: str = ""
     outside_cores: float | None = None  # cores other processes kept busy during the run
+    # What watching it cost: events carried, seconds, the parent's CPU seconds (see observer)
+    watched: tuple[int, float, float] | None = None
+
+    def observer(self) -> Observer | None:
+        """What watching the run cost (read once the trace holds the whole run)."""
+        return None if self.watched is None else observer(self.trace, *self.watched)
 
 
 MIN_LOAD_WINDOW_S = 0.3  # the kernel counts CPU time in 10 ms ticks: shorter runs cannot say
@@ -263,6 +270,8 @@ class Session:
         self._bridge: threading.Thread | None = None
         self._seen_pids: set[int] = set()
         self._cpu_before: tuple[float, float, float] | None = None
+        self._events = 0  # events the channel carried
+        self._began = (time.monotonic(), time.process_time())  # for the parent's own CPU
         self._workers_cpu: dict[int, float] = {}  # CPU seconds of each worker, last looked
         self._ending: events.Event | None = None  # how the run was ended, delivered last
 
@@ -275,6 +284,7 @@ class Session:
         ctx = multiprocessing.get_context("spawn")
         with contextlib.suppress(Exception):  # psutil may not read the machine's counters
             self._cpu_before = _cpu_clock()
+        self._began = (time.monotonic(), time.process_time())
         clean_stale_folders()
         # The owner's pid in the name: a folder left by a concviz that was killed is known.
         self._rundir = Path(tempfile.mkdtemp(prefix=f"concviz-{os.getpid()}-"))
@@ -398,6 +408,7 @@ class Session:
                     self._clock(), psutil.cpu_percent(interval=None, percpu=True)
                 )
             if batch:
+                self._events += len(batch)
                 progress = self.watch.observe(batch)
                 for event in batch:
                     if event[0] == events.WORKER_UP and event[1] != self._process.pid:
@@ -669,6 +680,13 @@ class Session:
             with contextlib.suppress(Exception):
                 outside = outside_load(self._cpu_before, _cpu_clock(), psutil.cpu_count() or 1)
                 self._outcome.outside_cores = outside
+        if self._outcome is not None:
+            began, cpu = self._began
+            self._outcome.watched = (
+                self._events,
+                time.monotonic() - began,
+                time.process_time() - cpu,
+            )
         if self._outcome is not None and self._rundir is not None:
             self._outcome.log = _read_log(self._rundir / "run.log")
         if self._rundir is not None:

@@ -66,6 +66,8 @@ class Pump:
         self._rings: dict[multiprocessing.connection.Connection, ring.Reader] = {}
         self._down: dict[int, int] = {}  # pid -> time its connection ended
         self._known: dict[int, BaseProcess] = {}
+        self.probe_ns = 0  # what the probe cost the workers that said so at their end
+        self.probe_tasks = 0
         self._stopping = threading.Event()
         # finish() writes here: the pump's wait ends at once instead of at its next tick.
         self._wake_r, self._wake_w = os.pipe()
@@ -158,6 +160,12 @@ class Pump:
                 self._down[pid] = time.perf_counter_ns()
             return False
         pid = self._conns[conn]
+        if pid is not None:  # a worker's last word: what the probe cost it
+            with contextlib.suppress(Exception):
+                _, spent, tasks = pickle.loads(data)
+                self.probe_ns += int(spent)
+                self.probe_tasks += int(tasks)
+            return True
         if pid is None:  # the first message on a connection names the worker and its ring
             hello = pickle.loads(data)
             pid = self._conns[conn] = int(hello[1])
@@ -313,6 +321,8 @@ def run(
             final[4]["left_behind"] = left
         # Every worker's last batch is forwarded before the run's final event.
         pump.finish(timeout=3.0)
+        if final is not None and final[0] == events.RUN_FINISHED and pump.probe_tasks:
+            final[4]["probe"] = {"ns": pump.probe_ns, "tasks": pump.probe_tasks}
         server.close()
         _stop_helpers()
         put([final])

@@ -91,6 +91,8 @@ class SummaryPanel(Static):
                 and baseline_possible
             ):
                 text.append("\nfor a speedup, b measures the sequential baseline", style="dim")
+            if selected is None and figures.observer is not None:
+                text.append(f"\n{figures.observer.text()}", style="dim")
         if selected is not None and selected < trace.count:
             view = trace.task(selected)
             lane = view.lane
