@@ -99,3 +99,25 @@ def test_a_result_longer_than_one_record_comes_back_whole(tmp_path: object) -> N
     ]
     reader.close()
     writer.close()
+
+
+def test_a_chunksize_sweep_runs_each_value_and_charts_speedup(cli_env: dict[str, str]) -> None:
+    def compare(*extra: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "tui.cli", "compare", "-w", "double", "--tasks", "300"]
+        argv += ["--backends", "process-pool", "--sweep", "chunksize=1,100", *extra]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, env=cli_env, timeout=120, stdin=subprocess.DEVNULL
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    rows = json.loads(compare("--json").stdout)["results"]
+    assert [(r["backend"], r.get("sweep"), r.get("value")) for r in rows] == [
+        ("sequential", None, None),
+        ("process-pool", "chunksize", 1),
+        ("process-pool", "chunksize", 100),
+    ]
+    assert [r["chunksize"] for r in rows[1:]] == [1, 100]  # what the pool really used
+    shown = compare().stdout
+    assert "speedup by chunksize" in shown
+    assert "process-pool · chunksize 100" in shown

@@ -58,6 +58,12 @@ BAD = [
     (["run", "--workload", "primes", "--size", "5"], "--size does not apply to primes"),
     (["run", "--workload", "sleep", "--scale", "0"], "--scale must be at least"),
     (["compare", "--backends", "threads,bogus"], "unknown backend 'bogus' in --backends"),
+    (["compare", "--sweep", "speed=1,2"], "--sweep takes KNOB=V1,V2,... with KNOB one of"),
+    (["compare", "--sweep", "workers=0,2"], "--sweep workers: 0 is not between 1 and 256"),
+    (
+        ["compare", "--sweep", "chunksize=5", "--backends", "threads"],
+        "--sweep chunksize does not apply to threads",
+    ),
     (["replay", "x.json", "--speed", "inf"], "--speed must be more than 0 and at most 1000"),
     (["replay", "x.json", "--speed", "nan"], "--speed must be more than 0 and at most 1000"),
 ]

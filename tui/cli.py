@@ -161,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_options(compare)
     compare.add_argument("--backends", help="comma-separated backends (default: all available)")
+    compare.add_argument(
+        "--sweep",
+        metavar="KNOB=V1,V2,...",
+        help="run each backend at several values of one setting: chunksize=1,10,100,1000 "
+        "or workers=1,2,4,8 (default backends: those it applies to)",
+    )
     compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
     compare.add_argument(
         "--trace",
@@ -287,9 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         spec = _spec_from(args)
         if args.command == "compare":
-            from workloads.compare import parse_backends
+            from workloads.compare import parse_backends, parse_sweep, plan
 
             backends = parse_backends(args.backends, spec)
+            sweep = parse_sweep(args.sweep, spec) if args.sweep is not None else None
+            rows = plan(backends, sweep, explicit=bool(args.backends))
     except SpecError as exc:
         return _usage_error(str(exc))
     if args.command == "compare" and args.trace is not None:
@@ -309,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tracker.start_resource_tracker()  # it starts up while the rest of concviz loads
         if args.command == "run":
             return _run(spec, args)
-        return _compare(spec, backends, args)
+        return _compare(spec, backends, args, rows)
     except (KeyboardInterrupt, _SignalError) as exc:
         signum = exc.signum if isinstance(exc, _SignalError) else signal.SIGINT
         sys.stderr.write("concviz: interrupted; the run's processes were stopped\n")
@@ -577,7 +585,7 @@ def _trace_dir_problem(text: str) -> str | None:
     return None
 
 
-def _compare(spec: Any, backends: list[str], args: argparse.Namespace) -> int:
+def _compare(spec: Any, backends: list[str], args: argparse.Namespace, rows: Any) -> int:
     from pathlib import Path
 
     from tui import report
@@ -586,7 +594,7 @@ def _compare(spec: Any, backends: list[str], args: argparse.Namespace) -> int:
     trace_dir = Path(args.trace) if args.trace is not None else None
     progress = None if args.json else report.compare_progress()
     try:
-        results = compare(spec, backends, on_result=progress, trace_dir=trace_dir)
+        results = compare(spec, backends, on_result=progress, trace_dir=trace_dir, rows=rows)
     except OSError as exc:  # the folder went away while the comparison ran
         sys.stderr.write(f"concviz: error: cannot write a trace in {args.trace}: {exc}\n")
         return EXIT_TASK_ERROR
@@ -595,9 +603,15 @@ def _compare(spec: Any, backends: list[str], args: argparse.Namespace) -> int:
     else:
         report.print_compare(spec, results)
         if trace_dir is not None:
-            names = ", ".join(trace_name(spec, r.backend) for r in results)
+            names = ", ".join(trace_name(spec, r.backend, _row(r)) for r in results)
             print(f"traces written to {trace_dir}/: {names}")
     return max((_exit_code(r.outcome) for r in results), default=EXIT_OK)
+
+
+def _row(result: Any) -> Any:
+    from workloads.compare import Row
+
+    return Row(result.backend, result.knob, result.value)
 
 
 def run() -> None:

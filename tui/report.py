@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tui.render import breakdown as breakdown_bar
+from tui.render import sweep as sweep_chart
 from tui.render import timeline
 from workloads import breakdown, catalog, pyinfo, session
 from workloads import compare as comparing
@@ -308,7 +309,7 @@ def compare_progress() -> Callable[[CompareResult], None]:
     def show(result: CompareResult) -> None:
         console.print(
             Text(
-                f"  {result.backend:<13} {result.stats.wall_s:7.3f} s  {result.outcome.status}",
+                f"  {result.label:<13} {result.stats.wall_s:7.3f} s  {result.outcome.status}",
                 style="dim",
             )
         )
@@ -339,7 +340,7 @@ def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in results:
         table.add_row(
-            r.backend,
+            r.label,
             r.start_method or "",
             r.figures.chunksize_text(),
             f"{r.stats.wall_s:.3f}",
@@ -353,8 +354,13 @@ def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
     console.print()
     console.print(breakdown_bar.key())
     console.print()
+    swept = sweep_chart.chart(results)
+    for line in swept:
+        console.print(line)
+    if swept:
+        console.print()
     for r in results:
-        console.print(Text.assemble((f"{r.backend}: ", "bold"), r.reading))
+        console.print(Text.assemble((f"{r.label}: ", "bold"), r.reading))
         if r.figures.breakdown is not None and r.backend != "sequential":
             console.print(Text(f"  {r.figures.breakdown.verdict()}", style="dim"))
     console.print()
@@ -362,7 +368,12 @@ def print_compare(spec: RunSpec, results: list[CompareResult]) -> None:
         console.print(
             Text("* other processes used cores during that run: a busy machine", style="yellow")
         )
-    console.print(Text.assemble(("→ ", "bold"), (comparing.recommend(results), "bold")))
+    advice = (
+        comparing.recommend_sweep(results)
+        if any(r.knob for r in results)
+        else comparing.recommend(results)
+    )
+    console.print(Text.assemble(("→ ", "bold"), (advice, "bold")))
     console.print(
         Text(
             "Wall-clock speedups swing on shared machines; CPU parallelism (cores really used)"

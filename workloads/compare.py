@@ -17,7 +17,7 @@ from typing import Any
 
 from workloads import session
 from workloads.breakdown import Breakdown, Observer, breakdown, usable_cpus, workers_of
-from workloads.spec import BACKENDS, PROCESS_BACKENDS, RunSpec, SpecError
+from workloads.spec import BACKENDS, MAX_WORKERS, PROCESS_BACKENDS, RunSpec, SpecError
 from workloads.trace import RunStats, Trace
 
 THREAD_BACKENDS = ("threads", "thread-pool")
@@ -372,12 +372,19 @@ def recommend(results: list[CompareResult]) -> str:
 
 @dataclass
 class CompareResult:
-    """One backend's run beside the baseline."""
+    """One backend's run beside the baseline (in a sweep: at one value of the swept knob)."""
 
     backend: str
     start_method: str | None
     outcome: session.Outcome
     figures: Figures
+    knob: str | None = None  # the swept setting ("chunksize", "workers"), if any
+    value: int | None = None  # its value in this row
+
+    @property
+    def label(self) -> str:
+        """``process-pool`` or, in a sweep, ``process-pool · chunksize 10``."""
+        return self.backend if self.knob is None else f"{self.backend} · {self.knob} {self.value}"
 
     @property
     def stats(self) -> RunStats:
@@ -405,12 +412,96 @@ def result_of(
     start_method: str | None,
     outcome: session.Outcome,
     baseline: Baseline | None,
+    row: Row | None = None,
 ) -> CompareResult:
     """A compare row from a run's outcome (live or recorded)."""
     figures = assess(
         outcome.trace, outcome.status, baseline, outcome.outside_cores, outcome.observer()
     )
-    return CompareResult(backend, start_method, outcome, figures)
+    knob, value = (row.knob, row.value) if row is not None else (None, None)
+    return CompareResult(backend, start_method, outcome, figures, knob, value)
+
+
+# What each knob a sweep may vary applies to.
+SWEEPABLE = {
+    "chunksize": ("mp-pool", "process-pool"),
+    "workers": ("thread-pool", "mp-pool", "process-pool"),
+}
+MAX_SWEEP_VALUES = 12
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One setting run at several values: ``--sweep chunksize=1,10,100``."""
+
+    knob: str
+    values: tuple[int, ...]
+
+    @property
+    def text(self) -> str:
+        return f"{self.knob}={','.join(map(str, self.values))}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row a comparison runs: a backend, at one value of the swept knob in a sweep."""
+
+    backend: str
+    knob: str | None = None
+    value: int | None = None
+
+    def spec(self, spec: RunSpec) -> RunSpec:
+        """``spec`` on this row's backend, with its value."""
+        on = spec.with_backend(self.backend)
+        if self.knob == "workers":
+            return replace(on, workers=self.value or on.workers)
+        if self.knob == "chunksize":
+            return replace(on, chunksize=self.value)
+        return on
+
+
+def parse_sweep(text: str, spec: RunSpec) -> Sweep:
+    """``--sweep KNOB=V1,V2,...``, validated (one-line errors)."""
+    knob, sep, listed = text.partition("=")
+    knob = knob.strip()
+    if not sep or knob not in SWEEPABLE:
+        raise SpecError(
+            f"--sweep takes KNOB=V1,V2,... with KNOB one of {', '.join(SWEEPABLE)}, got {text!r}"
+        )
+    values: list[int] = []
+    for part in listed.split(","):
+        try:
+            value = int(part.strip())
+        except ValueError:
+            raise SpecError(f"--sweep {knob}: {part.strip()!r} is not a whole number") from None
+        low, high = (1, MAX_WORKERS) if knob == "workers" else (1, max(spec.tasks, 1))
+        if not low <= value <= high:
+            raise SpecError(f"--sweep {knob}: {value} is not between {low} and {high}")
+        values.append(value)
+    values = list(dict.fromkeys(values))
+    if not 1 <= len(values) <= MAX_SWEEP_VALUES:
+        raise SpecError(f"--sweep {knob}: give 1 to {MAX_SWEEP_VALUES} values")
+    if knob == "chunksize" and spec.mode == "wait":
+        raise SpecError("--sweep chunksize: the wait mode hands tasks over one by one")
+    return Sweep(knob, tuple(values))
+
+
+def plan(backends: list[str], sweep: Sweep | None, explicit: bool) -> list[Row]:
+    """The rows to run after the baseline: every backend, or each swept one at every value.
+
+    In a sweep, backends the knob does not apply to are left out, unless they were named
+    (``explicit``): then that is an error."""
+    others = [b for b in backends if b != "sequential"]
+    if sweep is None:
+        return [Row(b) for b in others]
+    applies = SWEEPABLE[sweep.knob]
+    wrong = [b for b in others if b not in applies]
+    if explicit and wrong:
+        raise SpecError(
+            f"--sweep {sweep.knob} does not apply to {', '.join(wrong)} "
+            f"(it applies to {', '.join(applies)})"
+        )
+    return [Row(b, sweep.knob, v) for b in others if b in applies for v in sweep.values]
 
 
 def parse_backends(text: str | None, spec: RunSpec) -> list[str]:
@@ -433,34 +524,38 @@ def compare(
     backends: list[str],
     on_result: Callable[[CompareResult], None] | None = None,
     trace_dir: Path | None = None,
+    rows: list[Row] | None = None,
 ) -> list[CompareResult]:
-    """Run the sequential baseline, then each other backend; results in the order run.
+    """Run the sequential baseline, then each other backend (or ``rows``: a sweep's);
+    results in the order run.
 
     ``trace_dir``: keep every row's Chrome trace there (for replay and slides).
     """
     results: list[CompareResult] = []
     baseline: Baseline | None = None
-    order = ["sequential"] + [b for b in backends if b != "sequential"]
-    for backend in order:
-        run_spec = spec.with_backend(backend)
+    order = [Row("sequential"), *(rows if rows is not None else plan(backends, None, False))]
+    for row in order:
+        run_spec = row.spec(spec)
         outcome = session.run(run_spec, sample_cpu=trace_dir is not None)
-        if backend == "sequential":
+        if row.backend == "sequential":
             baseline = Baseline.of(outcome.trace, outcome.status)
-        result = result_of(backend, run_spec.start_method, outcome, baseline)
+        result = result_of(row.backend, run_spec.start_method, outcome, baseline, row)
         if trace_dir is not None:
             from workloads.export import write_chrome_trace
 
-            write_chrome_trace(outcome.trace, trace_dir / trace_name(spec, backend))
+            write_chrome_trace(outcome.trace, trace_dir / trace_name(spec, row.backend, row))
         results.append(result)
         if on_result is not None:
             on_result(result)
     return results
 
 
-def trace_name(spec: RunSpec, backend: str) -> str:
-    """``concviz-WORKLOAD-BACKEND.json``: a comparison's traces side by side in one folder."""
+def trace_name(spec: RunSpec, backend: str, row: Row | None = None) -> str:
+    """``concviz-WORKLOAD-BACKEND.json`` (in a sweep ``…-BACKEND-chunksize10.json``): a
+    comparison's traces side by side in one folder."""
     name = spec.target.name if spec.target is not None else spec.workload
-    return f"concviz-{name}-{backend}.json"
+    swept = f"-{row.knob}{row.value}" if row is not None and row.knob is not None else ""
+    return f"concviz-{name}-{backend}{swept}.json"
 
 
 def compare_json(results: list[CompareResult]) -> dict[str, Any]:
@@ -469,6 +564,7 @@ def compare_json(results: list[CompareResult]) -> dict[str, Any]:
         "results": [
             {
                 "backend": r.backend,
+                **({"sweep": r.knob, "value": r.value} if r.knob is not None else {}),
                 "start_method": r.start_method,
                 "workers": r.workers,
                 "chunksize": r.figures.chunksize,
@@ -489,5 +585,26 @@ def compare_json(results: list[CompareResult]) -> dict[str, Any]:
             }
             for r in results
         ],
-        "recommendation": recommend(results),
+        "recommendation": recommend_sweep(results)
+        if any(r.knob for r in results)
+        else recommend(results),
     }
+
+
+def recommend_sweep(results: list[CompareResult]) -> str:
+    """A sweep's conclusion: the best row, and the least value within 10 % of it."""
+    rows = [r for r in results if r.knob is not None and r.speedup is not None]
+    if not rows:
+        return "no swept run finished beside a finished sequential run: nothing to recommend"
+    best = max(rows, key=lambda r: r.speedup or 0.0)
+    knob, top = best.knob, best.speedup or 0.0
+    enough = min(
+        (r for r in rows if r.backend == best.backend and (r.speedup or 0.0) >= 0.9 * top),
+        key=lambda r: r.value or 0,
+    )
+    text = f"best: {best.backend} with {knob} {best.value}, {top:.2f}×"
+    if enough.value != best.value:
+        text += f"; {knob} {enough.value} already gives {enough.speedup or 0.0:.2f}× (within 10 %)"
+    if top < 1.1:
+        text += "; no value beat sequential by 10 %: stay sequential"
+    return text
