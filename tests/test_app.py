@@ -136,6 +136,30 @@ async def test_b_records_a_baseline_and_the_next_run_shows_speedup(tmp_path: Pat
         assert "speedup" in summary and "vs sequential" in summary
 
 
+async def test_shift_s_sweeps_the_pools_chunksize_and_says_what_does_not_apply(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, backend="process-pool", tasks=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("S")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await asyncio.wait_for(screen.over(), 90)
+        await pilot.pause()
+        assert [(r.backend, r.value) for r in screen.results] == [
+            ("sequential", None),
+            ("process-pool", 1),
+            ("process-pool", 10),
+        ]
+        assert [r.figures.chunksize for r in screen.results[1:]] == [1, 10]
+        shown = str(screen.query_one("#readings").render())
+        assert "speedup by chunksize" in shown and "process-pool · chunksize 10" in shown
+        await pilot.press("escape")
+        await pilot.press("1", "S")  # sequential has nothing to sweep: said, nothing runs
+        await pilot.pause()
+        assert not isinstance(app.screen, CompareScreen) and app.session is None
+
+
 async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Path) -> None:
     app = make_app(tmp_path, tasks=2)
     async with app.run_test(size=SIZE) as pilot:
@@ -144,7 +168,7 @@ async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Pat
         screen = app.screen
         await asyncio.wait_for(screen.over(), 90)
         await pilot.pause()
-        assert [r.backend for r in screen.results] == list(screen.order)
+        assert [r.backend for r in screen.results] == [row.backend for row in screen.order]
         assert len(screen.order) == 6
         await pilot.press("b", "4")  # nothing may run or change beside the timed runs
         assert app.session is None and app.choices.backend == "thread-pool"
@@ -182,7 +206,7 @@ async def test_leaving_compare_mid_run_cancels_it_and_the_dashboard_goes_on(
         await pilot.press("escape")  # its run ends (awaited) before the screen goes
         assert app.screen is app.screen_stack[0]
         assert screen.session is not None and screen.session.state is RunState.CANCELLED
-        assert screen.order == [r.backend for r in screen.results]
+        assert [row.backend for row in screen.order] == [r.backend for r in screen.results]
         await pilot.press("r")
         await wait_for_run(pilot, app)
         assert app.state is RunState.FINISHED

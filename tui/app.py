@@ -34,7 +34,15 @@ from tui.widgets.summary import ResultsLog, SummaryPanel
 from tui.widgets.timeline import TimelineView
 from tui.widgets.workload_list import WorkloadList
 from workloads import session
-from workloads.compare import Baseline, CompareResult, Figures, assess
+from workloads.compare import (
+    Baseline,
+    CompareResult,
+    Figures,
+    Sweep,
+    assess,
+    parse_sweep,
+    plan,
+)
 from workloads.export import write_chrome_trace
 from workloads.replay import Recording
 from workloads.session import RunState
@@ -76,6 +84,15 @@ class RunEnded(Message):
 Script = Callable[["ConcvizApp"], Awaitable[None]]
 
 
+def default_sweep(spec: RunSpec) -> str:
+    """What S sweeps without ``--sweep``: a process pool's chunksize in map mode (hand-over
+    cost), else the workers (how many the cores take)."""
+    if spec.backend in ("mp-pool", "process-pool") and spec.mode == "map":
+        values = [v for v in (1, 10, 100, 1000) if v <= spec.tasks] or [1]
+        return "chunksize=" + ",".join(map(str, values))
+    return "workers=1,2,4,8"
+
+
 def _starting_text(spec: RunSpec) -> str:
     """What the timeline says until the first task starts (spawning many workers takes a
     while: the run is not stuck)."""
@@ -106,6 +123,7 @@ class ConcvizApp(App[None]):
         Binding("x", "cancel", "Cancel"),
         Binding("c", "compare", "Compare"),
         Binding("b", "baseline", "Baseline"),
+        Binding("S", "sweep", "Sweep", key_display="S", show=False),
         Binding("n", "edit_numbers", "Numbers"),
         Binding("v", "toggle_panes", "Panes"),
         Binding("plus,equals_sign", "workers(1)", "+Worker", key_display="+", show=False),
@@ -134,6 +152,7 @@ class ConcvizApp(App[None]):
         replay_file: str | None = None,
         speed: float = 1.0,
         driver: Script | None = None,
+        sweep: str | None = None,
     ) -> None:
         """``replay``: play a recorded run at ``speed`` × its pace (0 shows it whole at once).
 
@@ -145,6 +164,7 @@ class ConcvizApp(App[None]):
         self.replay_file = replay_file  # a recording to load here, with the app already up
         self.speed = speed
         self._script = driver
+        self.sweep_text = sweep  # what S sweeps (KNOB=V1,V2,...); None: chosen by the backend
         self.choices = choices or Choices()
         self.sampler: Sampler = sampler or PsutilSampler()
         self.clock = clock
@@ -726,7 +746,29 @@ class ConcvizApp(App[None]):
         choices reopens as it was (r there runs it again)."""
         self.open_compare()
 
-    def open_compare(self, fresh: bool = False) -> CompareScreen | None:
+    def action_sweep(self) -> None:
+        """The current backend at several values of one setting: chunksize for a process
+        pool, workers for thread-pool (or what ``--sweep`` said), against one baseline."""
+        backend = self.choices.backend
+        if backend not in ("thread-pool", "mp-pool", "process-pool"):
+            self.notify(
+                "A sweep varies a pool's chunksize or workers: pick thread-pool (3), "
+                "mp-pool (5) or process-pool (6).",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        try:
+            spec = self.choices.to_spec()
+            text = self.sweep_text or default_sweep(spec)
+            sweep = parse_sweep(text, spec)
+            plan([backend], sweep, explicit=True)
+        except SpecError as exc:
+            self.executor.problem(_in_words(exc))
+            return
+        self.open_compare(fresh=True, sweep=sweep)
+
+    def open_compare(self, fresh: bool = False, sweep: Sweep | None = None) -> CompareScreen | None:
         """The compare screen, opened on the current choices (run anew with ``fresh``); None
         when a run is going or the choices are refused (the app says why)."""
         if self.running:
@@ -744,15 +786,17 @@ class ConcvizApp(App[None]):
         screen = CompareScreen(
             spec,
             self.choices.baseline_key(),
+            backends=[spec.backend] if sweep is not None else None,
             results=results,
             caption=self.caption_text,
             cursor=cursor,
+            sweep=sweep,
         )
 
         def shown(compared: Compared | None) -> None:
             if compared is None:
                 return
-            if compared.complete:
+            if compared.complete and sweep is None:  # c reopens a comparison, not a sweep
                 self._compared = (spec, compared.results, compared.cursor)
             row = compared.chosen
             if row is not None:

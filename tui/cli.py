@@ -138,7 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction)
     _add_run_options(parser)
-    _add_fps(parser.add_argument_group("dashboard"))
+    dashboard = parser.add_argument_group("dashboard")
+    _add_fps(dashboard)
+    dashboard.add_argument(
+        "--sweep",
+        metavar="KNOB=V1,V2,...",
+        help="what S sweeps: chunksize=1,10,100,1000 or workers=1,2,4,8 (default: chunksize "
+        "for process pools, workers for thread-pool)",
+    )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     run = commands.add_parser(
         "run",
@@ -357,6 +364,13 @@ def _dashboard_problem(args: argparse.Namespace) -> str | None:
         return str(exc)
     if not MIN_FPS <= args.fps <= MAX_FPS:  # also refuses nan
         return f"--fps must be between {MIN_FPS} and {MAX_FPS}, got {args.fps:g}"
+    if getattr(args, "sweep", None) is not None:
+        from workloads.compare import parse_sweep
+
+        try:
+            parse_sweep(args.sweep, _spec_from(args))
+        except SpecError as exc:
+            return str(exc)
     return None
 
 
@@ -399,7 +413,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     problem = _dashboard_problem(args)
     if problem:
         return _usage_error(problem)
-    return _run_app(_choices_from(args), fps=args.fps)
+    return _run_app(_choices_from(args), fps=args.fps, sweep=args.sweep)
 
 
 def _run_app(*args: Any, **kwargs: Any) -> int:

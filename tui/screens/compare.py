@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.render import breakdown as breakdown_bar
+from tui.render import sweep as sweep_chart
 from workloads import compare as comparing
 from workloads import session
 from workloads.spec import BACKENDS, RunSpec
@@ -88,8 +89,10 @@ class CompareScreen(Screen[Compared]):
         results: list[comparing.CompareResult] | None = None,
         caption: str = "",
         cursor: int = 0,
+        sweep: comparing.Sweep | None = None,
     ) -> None:
-        """Race ``spec`` on ``backends``; given ``results`` (a recording) it only shows them.
+        """Race ``spec`` on ``backends`` (with ``sweep``: each one it applies to at every
+        value); given ``results`` (a recording) it only shows them.
 
         ``caption``: the demo's line saying what to watch, kept above the footer.
         """
@@ -98,14 +101,16 @@ class CompareScreen(Screen[Compared]):
         self.cursor = cursor  # the row last chosen (kept when the comparison reopens)
         self.spec = spec
         self.key = key
-        self.backends = ["sequential"] + [
-            b for b in (backends or list(BACKENDS)) if b != "sequential"
+        self.sweep = sweep
+        self.rows = [
+            comparing.Row("sequential"),
+            *comparing.plan(backends or list(BACKENDS), sweep, explicit=False),
         ]
-        self.order = list(self.backends)
+        self.order = list(self.rows)
         self.results: list[comparing.CompareResult] = list(results or [])
         if results is not None:
-            self.order = [r.backend for r in self.results]
-            self.backends = list(self.order)
+            self.order = [comparing.Row(r.backend, r.knob, r.value) for r in self.results]
+            self.rows = list(self.order)
         self._session: session.Session | None = None
         self._baseline: comparing.Baseline | None = None
         self._bars = True
@@ -124,7 +129,8 @@ class CompareScreen(Screen[Compared]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             name = self.spec.target.label if self.spec.target else self.spec.workload
-            box.border_title = Text(f"compare · {visible(name)} · {self.spec.tasks} tasks")
+            what = f"sweep {self.sweep.knob}" if self.sweep is not None else "compare"
+            box.border_title = Text(f"{what} · {visible(name)} · {self.spec.tasks} tasks")
             yield self._table()
             yield Static("", id="compare-status")
             yield Static("", id="advice")  # before the readings: a short screen cuts those
@@ -172,10 +178,11 @@ class CompareScreen(Screen[Compared]):
             self._over.set()
             return
         self._over.clear()
-        backend = self.order[done]
-        spec = self.spec.with_backend(backend)
+        row = self.order[done]
+        spec = row.spec(self.spec)
+        label = row.backend if row.knob is None else f"{row.backend} · {row.knob} {row.value}"
         self.query_one("#compare-status", Static).update(
-            f"running {backend} ({done + 1}/{len(self.order)})…"
+            f"running {label} ({done + 1}/{len(self.order)})…"
         )
 
         def ended(outcome: session.Outcome) -> None:
@@ -188,13 +195,13 @@ class CompareScreen(Screen[Compared]):
         outcome = message.outcome
         if not self.running:  # the run cancelled by leaving the screen
             return
-        backend = self.order[len(self.results)]
-        if backend == "sequential":
+        row = self.order[len(self.results)]
+        if row.backend == "sequential":
             self._baseline = comparing.Baseline.of(outcome.trace, outcome.status)
             if self._baseline is not None:
                 self.post_message(self.Baseline(self.key, self._baseline))
-        start_method = self.spec.with_backend(backend).start_method
-        result = comparing.result_of(backend, start_method, outcome, self._baseline)
+        start_method = row.spec(self.spec).start_method
+        result = comparing.result_of(row.backend, start_method, outcome, self._baseline, row)
         self.results.append(result)
         self._redraw()
         self._next()
@@ -207,7 +214,7 @@ class CompareScreen(Screen[Compared]):
         for r in self.results:
             bar = breakdown_bar.wall_bar(r, longest, 16)
             table.add_row(
-                r.backend,
+                r.label,
                 r.start_method or "",
                 r.figures.chunksize_text(),
                 f"{r.stats.wall_s:.3f}",
@@ -223,16 +230,22 @@ class CompareScreen(Screen[Compared]):
         if self._bars and self.results:
             readings.append_text(breakdown_bar.key())
             readings.append("\n")
+        for line in sweep_chart.chart(self.results):
+            readings.append_text(line)
+            readings.append("\n")
         for r in self.results:
-            readings.append(f"{r.backend}: ", style="bold")
+            readings.append(f"{r.label}: ", style="bold")
             readings.append(r.reading + "\n")
             if r.figures.breakdown is not None and r.backend != "sequential":
                 readings.append(f"  {r.figures.breakdown.verdict()}\n", style="dim")
         self.query_one("#readings", Static).update(readings)
         done = bool(self.results) and not self.running
-        self.query_one("#advice", Static).update(
-            f"→ {comparing.recommend(self.results)}" if done else ""
+        advice = (
+            comparing.recommend_sweep(self.results)
+            if self.sweep is not None
+            else comparing.recommend(self.results)
         )
+        self.query_one("#advice", Static).update(f"→ {advice}" if done else "")
 
     async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -253,7 +266,7 @@ class CompareScreen(Screen[Compared]):
             self.dismiss(self._leaving(self.results[table.cursor_row]))
 
     def _leaving(self, chosen: comparing.CompareResult | None = None) -> Compared:
-        complete = self.order == self.backends and len(self.results) == len(self.order)
+        complete = self.order == self.rows and len(self.results) == len(self.order)
         return Compared(list(self.results), self.cursor, complete, chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -267,7 +280,7 @@ class CompareScreen(Screen[Compared]):
     async def action_run_again(self) -> None:
         await self.stop()
         self.results = []
-        self.order = list(self.backends)
+        self.order = list(self.rows)
         self._baseline = None
         self._redraw()
         self._next()

@@ -17,6 +17,7 @@ KEYS: list[tuple[str, str]] = [
     ("r", "run the selected workload (again); in a replay: play it again"),
     ("x", "cancel the run: its processes are killed"),
     ("c", "compare: every backend in turn, with speedups (again: the last one; r reruns)"),
+    ("S", "sweep: this pool at chunksize 1, 10, 100, 1000 (thread-pool: workers 1, 2, 4, 8)"),
     ("b", "run the sequential baseline for speedups"),
     ("n", "edit the numbers: workers, chunksize, tasks, the workload's own (↑ ↓ move, esc back)"),
     ("+  -", "one worker more / fewer"),
