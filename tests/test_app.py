@@ -18,6 +18,7 @@ from tui.app import ConcvizApp
 from tui.choices import Choices
 from tui.sampler import FixedSampler
 from tui.screens.compare import CompareScreen
+from tui.screens.diff import DiffScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.executor_panel import ExecutorPanel
 from tui.widgets.timeline import TimelineView
@@ -158,6 +159,29 @@ async def test_shift_s_sweeps_the_pools_chunksize_and_says_what_does_not_apply(
         await pilot.press("1", "S")  # sequential has nothing to sweep: said, nothing runs
         await pilot.pause()
         assert not isinstance(app.screen, CompareScreen) and app.session is None
+
+
+async def test_p_pins_a_run_and_d_shows_the_next_against_it(tmp_path: Path) -> None:
+    app = make_app(tmp_path, backend="process-pool", tasks=40, chunksize=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("D")  # nothing pinned: said, nothing opens
+        assert not isinstance(app.screen, DiffScreen)
+        await pilot.press("r")
+        await wait_for_run(pilot, app)
+        await pilot.press("P")
+        assert "pinned as A" in str(app.query_one("#summary").render())
+        await pilot.press("5", "r")
+        await wait_for_run(pilot, app)
+        summary = str(app.query_one("#summary").render())
+        assert "vs A (double · process-pool" in summary
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen)
+        lanes = str(app.screen.query_one("#diff-lanes").render())
+        assert "A proc 1" in lanes and "B proc 1" in lanes and "B: double · mp-pool" in lanes
+        assert "change" in str(app.screen.query_one("#diff-parts").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DiffScreen)
 
 
 async def test_c_compares_every_backend_and_enter_shows_a_timeline(tmp_path: Path) -> None:

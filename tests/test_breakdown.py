@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from workloads import breakdown, events, pyinfo, ring, session
 from workloads.spec import build_spec
@@ -121,3 +122,32 @@ def test_a_chunksize_sweep_runs_each_value_and_charts_speedup(cli_env: dict[str,
     shown = compare().stdout
     assert "speedup by chunksize" in shown
     assert "process-pool · chunksize 100" in shown
+
+
+def test_diff_shows_two_recorded_runs_on_one_scale_with_each_parts_change(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    def concviz(*argv: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", *argv],
+            capture_output=True, text=True, env=cli_env, timeout=90, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        return done
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for path, chunks in ((a, "1"), (b, "50")):
+        argv = ["run", "-w", "double", "-b", "process-pool", "--tasks", "200", "--chunksize"]
+        assert concviz(*argv, chunks, "--trace", str(path)).returncode == 0
+    shown = concviz("diff", str(a), str(b))
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert "A: double · process-pool" in out and "chunksize 50" in out
+    assert "A proc 1" in out and "B proc 1" in out  # both runs' lanes, one above the other
+    assert "dispatch" in out and "points" in out
+    data = json.loads(concviz("diff", str(a), str(b), "--json").stdout)
+    assert data["a"]["chunksize"] == 1 and data["b"]["chunksize"] == 50
+    change = data["breakdown_change"]
+    assert set(change) == set(breakdown.PARTS)
+    assert change["dispatch"] < 0, "bigger chunks cut the hand-over's share"
+    missing = concviz("diff", str(a), str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1

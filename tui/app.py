@@ -25,8 +25,10 @@ from textual.widgets import Footer, OptionList, Static
 from tui import lifecycle
 from tui.choices import Choices
 from tui.player import Player
+from tui.render.diff import Side, against
 from tui.sampler import CpuSample, PsutilSampler, Sampler
 from tui.screens.compare import Compared, CompareScreen
+from tui.screens.diff import DiffScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.cpu_panel import CpuPanel
 from tui.widgets.executor_panel import ExecutorPanel
@@ -124,6 +126,8 @@ class ConcvizApp(App[None]):
         Binding("c", "compare", "Compare"),
         Binding("b", "baseline", "Baseline"),
         Binding("S", "sweep", "Sweep", key_display="S", show=False),
+        Binding("P", "pin", "Pin as A", key_display="P", show=False),
+        Binding("D", "diff", "A against B", key_display="D", show=False),
         Binding("n", "edit_numbers", "Numbers"),
         Binding("v", "toggle_panes", "Panes"),
         Binding("plus,equals_sign", "workers(1)", "+Worker", key_display="+", show=False),
@@ -165,6 +169,7 @@ class ConcvizApp(App[None]):
         self.speed = speed
         self._script = driver
         self.sweep_text = sweep  # what S sweeps (KNOB=V1,V2,...); None: chosen by the backend
+        self.pinned: Side | None = None  # the run P pinned as "A": later runs are shown against it
         self.choices = choices or Choices()
         self.sampler: Sampler = sampler or PsutilSampler()
         self.clock = clock
@@ -732,7 +737,17 @@ class ConcvizApp(App[None]):
             note,
             self._now(),
             baseline_possible=self.player is None,
+            against=self._against(),
         )
+
+    def _against(self) -> str | None:
+        """The shown run against the pinned one (P), once both have ended."""
+        pinned = self.pinned
+        if pinned is None or self.trace is None or self.figures is None:
+            return None
+        if self.trace is pinned.trace:
+            return "pinned as A: the next run is shown against it (D: both)"
+        return against(pinned, Side("B", self.trace, self.figures))
 
     @on(TimelineView.TaskSelected)
     def _task_selected(self, event: TimelineView.TaskSelected) -> None:
@@ -745,6 +760,29 @@ class ConcvizApp(App[None]):
         """Every backend on the current choices; the last finished comparison of the same
         choices reopens as it was (r there runs it again)."""
         self.open_compare()
+
+    def action_pin(self) -> None:
+        """Pin the shown, ended run as "A": the next runs are shown against it (D: both)."""
+        if self.trace is None or self.figures is None:
+            self.notify("Nothing to pin yet: run something first (r).", timeout=3)
+            return
+        self.pinned = Side("A", self.trace, self.figures)
+        self.notify(
+            f"Pinned {self.pinned.title} as A: the next run is shown against it; D shows both.",
+            timeout=5,
+            markup=False,
+        )
+        self._refresh_summary()
+
+    def action_diff(self) -> None:
+        """The pinned run (A) against the shown one (B): timelines on one scale, breakdowns."""
+        if self.pinned is None:
+            self.notify("Pin a run first: P pins the shown run as A.", timeout=3)
+            return
+        if self.trace is None or self.figures is None or self.trace is self.pinned.trace:
+            self.notify("Run something to show against A (r), then D.", timeout=3)
+            return
+        self.push_screen(DiffScreen(self.pinned, Side("B", self.trace, self.figures)))
 
     def action_sweep(self) -> None:
         """The current backend at several values of one setting: chunksize for a process

@@ -192,6 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--static", action="store_true", help="show the whole run at once")
     _add_fps(replay)
+    diff = commands.add_parser(
+        "diff",
+        help="two recorded runs side by side: timelines on one scale, breakdowns and changes",
+        description="Two recorded runs (trace files from --trace, compare --trace or the e key)"
+        " side by side: both timelines on one time scale, one above the other, then their"
+        " wall times and where the time went, part by part, with the change from A to B.",
+    )
+    diff.add_argument("a", metavar="A.json", help="the first run (A)")
+    diff.add_argument("b", metavar="B.json", help="the second run (B), shown against A")
+    diff.add_argument("--json", action="store_true", help="print JSON instead")
     serve = commands.add_parser(
         "serve",
         help="the dashboard in a web browser (needs the web extra: concviz[web])",
@@ -288,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _replay(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "diff":
+        return _diff(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "list":
@@ -507,6 +519,21 @@ def _replay(args: argparse.Namespace) -> int:
     if problem:
         return _usage_error(f"{problem}; a trace can be opened in https://ui.perfetto.dev instead")
     return _run_app(replay=recording, speed=speed, fps=args.fps)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from tui import report
+    from workloads.replay import TraceFileError
+
+    try:
+        a, b = report.recorded_side("A", args.a), report.recorded_side("B", args.b)
+    except TraceFileError as exc:
+        return _usage_error(str(exc))
+    if args.json:
+        print(json.dumps(report.diff_json(a, b), indent=2))
+    else:
+        report.print_diff(a, b)
+    return EXIT_OK
 
 
 def _exit_code(outcome: Any) -> int:

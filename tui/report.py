@@ -458,3 +458,57 @@ def print_listing(as_json: bool = False) -> None:
             f"{py['cpus']} CPUs, {py['usable_cpus']} usable",
         )
     )
+
+
+def recorded_side(name: str, path: str) -> Any:
+    """A recorded run as one side of a diff (raises TraceFileError with the reason)."""
+    from tui.render.diff import Side
+    from workloads.replay import load_recording
+    from workloads.trace import Trace
+
+    trace = Trace()
+    trace.ingest(load_recording(path).events)
+    status = session.FAILED if trace.failure else session.FINISHED
+    return Side(name, trace, comparing.assess(trace, status, None, trace.outside_cores))
+
+
+def print_diff(a: Any, b: Any) -> None:
+    """``concviz diff``: both timelines on one scale, then the breakdowns and their changes."""
+    from tui.render import diff
+
+    console = _console()
+    for line in diff.timelines(a, b, console.width):
+        console.print(line, no_wrap=True, overflow="crop")
+    console.print(Text(timeline.legend(), style="dim"))
+    console.print()
+    for line in diff.comparison(a, b, min(40, console.width // 3)):
+        console.print(line)
+
+
+def diff_json(a: Any, b: Any) -> dict[str, Any]:
+    """The two runs and the change of each part of their breakdowns (``diff --json``)."""
+
+    def side(s: Any) -> dict[str, Any]:
+        f = s.figures
+        return {
+            "title": s.title,
+            "backend": f.backend,
+            "workers": f.workers,
+            "chunksize": f.chunksize,
+            "tasks": f.stats.tasks,
+            "wall_s": round(f.stats.wall_s, 6),
+            "cpu_parallelism": round(f.stats.cpu_parallelism, 4),
+            "breakdown": f.breakdown.as_json() if f.breakdown else None,
+            "time_lost": f.breakdown.verdict() if f.breakdown else None,
+        }
+
+    out: dict[str, Any] = {"a": side(a), "b": side(b)}
+    wall_a, wall_b = a.figures.stats.wall_s, b.figures.stats.wall_s
+    out["speedup_b_over_a"] = round(wall_a / wall_b, 4) if wall_a > 0 and wall_b > 0 else None
+    if a.figures.breakdown and b.figures.breakdown:
+        fa, fb = a.figures.breakdown.fractions(), b.figures.breakdown.fractions()
+        out["breakdown_change"] = {
+            part: None if fa[part] is None or fb[part] is None else round(fb[part] - fa[part], 4)
+            for part in breakdown.PARTS
+        }
+    return out

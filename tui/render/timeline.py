@@ -318,13 +318,18 @@ def window_of(trace: Trace, now_ns: int | None = None) -> tuple[int, int]:
 
 
 def rows(
-    trace: Trace, width: int, now_ns: int | None = None, label_width: int | None = None
+    trace: Trace,
+    width: int,
+    now_ns: int | None = None,
+    label_width: int | None = None,
+    window: tuple[int, int] | None = None,
 ) -> tuple[list[tuple[str, list[tuple[str, str | None]]]], str]:
-    """Every lane as (label, glyph runs), plus the axis line, for a ``width``-cell-wide view."""
+    """Every lane as (label, glyph runs), plus the axis line, for a ``width``-cell-wide view
+    (of ``window``, when given: two runs drawn on one time scale)."""
     labels = [lane.label for lane in trace.lanes]
     label_width = label_width or min(max((len(s) for s in labels), default=4), 32)
     bar_width = max(width - label_width - 1, 8)
-    begin, end = window_of(trace, now_ns)
+    begin, end = window if window is not None else window_of(trace, now_ns)
     now = now_ns if now_ns is not None else end
     out = []
     for lane in trace.lanes:

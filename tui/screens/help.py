@@ -18,6 +18,7 @@ KEYS: list[tuple[str, str]] = [
     ("x", "cancel the run: its processes are killed"),
     ("c", "compare: every backend in turn, with speedups (again: the last one; r reruns)"),
     ("S", "sweep: this pool at chunksize 1, 10, 100, 1000 (thread-pool: workers 1, 2, 4, 8)"),
+    ("P  D", "pin the shown run as A; D: A against the shown run, timelines on one scale"),
     ("b", "run the sequential baseline for speedups"),
     ("n", "edit the numbers: workers, chunksize, tasks, the workload's own (↑ ↓ move, esc back)"),
     ("+  -", "one worker more / fewer"),

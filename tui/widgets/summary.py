@@ -36,6 +36,7 @@ class SummaryPanel(Static):
         note: tuple[str, str] | None,
         now_ns: int,
         baseline_possible: bool = True,
+        against: str | None = None,
     ) -> None:
         """Redraw from the data the app hands down; ``figures`` once the shown run has ended."""
         text = Text(no_wrap=False)
@@ -76,6 +77,8 @@ class SummaryPanel(Static):
             if selected is None and split is not None and split.total > 0:
                 text.append("\n")
                 text.append_text(self._split_line(split))
+            if selected is None and against:  # the pinned run it is shown against (P)
+                text.append(f"\n{against}", style="bold")
             if selected is None and figures.finished:
                 text.append(f"\n{figures.reading}", style="italic")
             if figures.loaded and "other processes" not in figures.reading:
