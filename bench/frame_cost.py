@@ -3,6 +3,8 @@
 Builds a finished run of N back-to-back tasks over 2 process lanes, opens the dashboard on it
 at 120×40 (headless) and times the timeline's own drawing: every visible line through
 build_lines, every strip of a frame (what a repaint of the whole widget costs). Target: flat, under 10 ms per frame at 1M.
+Also the summary pane's frame with its breakdown bar, and the breakdown itself, computed once
+when a run ends (never per frame).
 
     python bench/frame_cost.py [--sizes 1000,10000,100000,1000000]
 """
@@ -22,6 +24,7 @@ from tui.app import ConcvizApp  # noqa: E402
 from tui.choices import Choices  # noqa: E402
 from tui.sampler import FixedSampler  # noqa: E402
 from workloads import events  # noqa: E402
+from workloads.breakdown import breakdown  # noqa: E402
 from workloads.trace import Trace  # noqa: E402
 
 US = 1000
@@ -50,8 +53,11 @@ def big_trace(tasks: int) -> Trace:
     return trace
 
 
-async def measure(tasks: int, frames: int = 30) -> float:
+async def measure(tasks: int, frames: int = 30) -> tuple[float, float, float]:
     trace = big_trace(tasks)
+    started = time.perf_counter()
+    breakdown(trace)
+    once = (time.perf_counter() - started) * 1000
     app = ConcvizApp(
         Choices(workers=2), sampler=FixedSampler([50.0, 50.0]), trace=trace, sample_interval=3600
     )
@@ -66,7 +72,13 @@ async def measure(tasks: int, frames: int = 30) -> float:
             started = time.perf_counter()
             timeline.build_lines(timeline.size.width, height)
             timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+        summary = []
+        for _ in range(frames):
+            app.summary._shown = None  # drawn anew, as after any change
+            started = time.perf_counter()
+            app._refresh_summary()
+            summary.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings), statistics.median(summary), once
 
 
 def main() -> None:
@@ -74,8 +86,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
-        ms = asyncio.run(measure(size))
-        print(f"{size:>9,} tasks: {ms:6.2f} ms per timeline frame (median of 30)")
+        ms, summary, once = asyncio.run(measure(size))
+        print(
+            f"{size:>9,} tasks: {ms:6.2f} ms per timeline frame, {summary:5.2f} ms per summary"
+            f" frame with its breakdown bar (medians of 30); breakdown once {once:7.1f} ms"
+        )
 
 
 if __name__ == "__main__":

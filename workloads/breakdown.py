@@ -178,7 +178,7 @@ def breakdown(trace: Trace, baseline_cpu_bound: bool | None = None) -> Breakdown
         trace.cpu,
         trace.wait,
     )
-    computing = waiting = blocked = dispatch = startup = 0
+    computing = waiting = blocked = dispatch = startup = busy = 0
     wait_measured = False
     wait_missing = False
     started: set[int] = set()  # processes whose start-up is counted (once, whatever its lanes)
@@ -191,35 +191,47 @@ def breakdown(trace: Trace, baseline_cpu_bound: bool | None = None) -> Breakdown
                 startup += ready - created
                 started.add(lane.pid)
             up = max(ready, begin)
+        tasks = index.tasks
         previous = up
-        for task in index.tasks:
-            t0, t1 = start[task], finish[task]
+        for task in tasks:
+            t0 = start[task]
+            t1 = finish[task]
             if t0 < begin or t1 > end or t1 < t0:  # outside the measured interval: clip
                 t0, t1 = max(t0, begin), min(t1, end)
                 if t1 <= t0:
                     continue
             given = submit[task]
-            ready_from = previous if given == UNSET else max(previous, given)
-            if t0 > ready_from:
-                dispatch += t0 - ready_from
+            if given > previous:  # handed over after the worker was free: idle until then
+                previous = given
+            if t0 > previous:
+                dispatch += t0 - previous
             run = t1 - t0
-            on_cpu = min(max(cpu_col[task], 0), run)
+            on_cpu = cpu_col[task]
+            if on_cpu > run:
+                on_cpu = run
+            elif on_cpu < 0:
+                on_cpu = 0
             queued = wait_col[task]
-            if queued == UNSET:
+            if queued < 0:  # UNSET: not measured
                 wait_missing = True
-                queued = 0
             else:
                 wait_measured = True
-                queued = min(queued, run - on_cpu)
+                if queued > run - on_cpu:
+                    queued = run - on_cpu
+                computing += on_cpu
+                waiting += queued
+                busy += run
+                previous = t1
+                continue
             computing += on_cpu
-            waiting += queued
-            blocked += run - on_cpu - queued
+            busy += run
             previous = t1
         running = trace.running.get(lane.id)
         if running is not None and start[running] != UNSET:  # still running (or stuck): blocked
             t0 = max(start[running], begin)
             if end > t0:
                 blocked += end - t0
+    blocked += busy - computing - waiting
     accounted = computing + waiting + blocked + dispatch + startup
     idle = max(workers * wall - accounted, 0)
     wall_s = wall / 1e9
