@@ -167,10 +167,11 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--big-repeat", type=int, default=2)
     parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--backends", default="sequential,process-pool,thread-pool")
     args = parser.parse_args()
     small = {
         backend: measure(backend, args.tasks, args.repeat)
-        for backend in ("sequential", "process-pool", "thread-pool")
+        for backend in args.backends.split(",")
         if args.tasks > 0  # --tasks 0: the big run alone
     }
     big = None if args.skip_big else measure("mp-pool", args.big, args.big_repeat)

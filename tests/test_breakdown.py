@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from workloads import breakdown, events, pyinfo, ring, session
+from workloads.replay import load_recording
 from workloads.spec import build_spec
+from workloads.trace import Trace
 
 
 def split_of(**kwargs: object) -> breakdown.Breakdown:
@@ -138,6 +140,12 @@ def test_diff_shows_two_recorded_runs_on_one_scale_with_each_parts_change(
     for path, chunks in ((a, "1"), (b, "50")):
         argv = ["run", "-w", "double", "-b", "process-pool", "--tasks", "200", "--chunksize"]
         assert concviz(*argv, chunks, "--trace", str(path)).returncode == 0
+    recorded = Trace()  # what a trace file keeps of each task's costs and each worker's start
+    recorded.ingest(load_recording(a).events)
+    sized = [t for t in range(200) if recorded.in_bytes[t] > 0 and recorded.out_bytes[t] > 0]
+    assert len(sized) >= 200 // 16  # µs-long tasks: one in 16 sized (pickling costs as much)
+    assert all(recorded.submit[t] != -1 for t in range(200))
+    assert all(recorded.startup_ns(lane.pid) is not None for lane in recorded.lanes)
     shown = concviz("diff", str(a), str(b))
     assert shown.returncode == 0, shown.stderr
     out = shown.stdout

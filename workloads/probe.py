@@ -328,9 +328,16 @@ FRESH_NS = 10_000  # a reading this recent serves as the next task's start readi
 # wall time less its CPU time.
 SCHEDSTAT = "/proc/thread-self/schedstat"
 QUEUE_MIN_NS = 100_000
-# The probe's own time around a task is a few µs; one that took longer was preempted in it
+# Pickling a task's argument and result again to tell their sizes costs a few µs: done for
+# every task of SIZE_ALWAYS_NS or more, and for one in SIZE_EVERY of shorter ones (the first
+# included); the others' sizes are not measured (a result that is not a plain scalar is always
+# pickled, to refuse one that cannot travel back).
+SIZE_ALWAYS_NS = 50_000
+SIZE_EVERY = 16
+# The probe's own time around a task is a few µs (tens after a long task: cold caches); one
+# that took a millisecond or more was preempted in it
 # (another thread took the GIL, the OS a core): not the probe's cost, so not counted in it.
-PREEMPTED_NS = 100_000
+PREEMPTED_NS = 1_000_000
 QUEUE_FRESH_NS = 1_000_000
 
 
@@ -480,7 +487,6 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
         function = lane.function = _resolve(target)
         lane.target = target
         entry = _perf()  # loading the function (an import, perhaps) is the work's, not the probe's
-    in_bytes = _pickled_size(item) if _State.measure_input else _UNMEASURED
     t0 = _perf()
     if t0 - lane.read_at > FRESH_NS:  # no recent reading of the CPU clock: take one
         lane.cpu = _thread_time()
@@ -513,7 +519,9 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
         else:
             cpu, waited = _cpu(lane, t0, t1)
         scalar = _scalar_repr(result)
-        if _State.check_pickle:  # the result travels back pickled: its size, or why it cannot
+        sized = wall >= SIZE_ALWAYS_NS or n % SIZE_EVERY == 1
+        if _State.check_pickle and (scalar is None or sized):
+            # The result travels back pickled: its size, or why it cannot (a scalar always can).
             out_bytes, problem = _pickled(result)
             text = (
                 "" if problem is not None else scalar if scalar is not None else short_repr(result)
@@ -522,6 +530,13 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
                 failure = TaskFailure(problem)
         else:
             text = scalar if scalar is not None else short_repr(result)
+    # The argument as it travelled (the function goes by name, the same for every task).
+    in_bytes = (
+        _pickled_size(argument)
+        if _State.measure_input
+        and (failure is not None or t1 - t0 >= SIZE_ALWAYS_NS or n % SIZE_EVERY == 1)
+        else _UNMEASURED
+    )
     if failure is None:
         lane.writer.done(task, lane.tid, t0, t1, cpu, _OK, text, waited, in_bytes, out_bytes)
     else:
