@@ -40,6 +40,8 @@ RUNS = {
     "sleep-thread-pool": Choices(
         workload="sleep", backend="thread-pool", workers=4, tasks=12, mode="as-completed"
     ),
+    # Coroutines on one loop: the sleeps overlap on one thread.
+    "sleep-asyncio": Choices(workload="sleep", backend="asyncio", tasks=12, mode="as-completed"),
     # "Why is my pool slow?": 2,000 tiny tasks handed over one by one.
     "double-process-pool": Choices(
         workload="double", backend="process-pool", workers=2, tasks=2000, chunksize=1

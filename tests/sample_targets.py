@@ -111,3 +111,13 @@ def stop_self(x: int) -> int:
     if x == 1:
         os.kill(os.getpid(), signal.SIGSTOP)
     return x
+
+
+async def fetch_later(x: int) -> int:
+    """A coroutine target: waits, then answers; x == 2 raises."""
+    import asyncio
+
+    await asyncio.sleep(0.01 * x)
+    if x == 2:
+        raise ValueError("two is refused")
+    return x * 10

@@ -279,6 +279,7 @@ def test_list_json(cli_env: dict[str, str]) -> None:
         "processes",
         "mp-pool",
         "process-pool",
+        "asyncio",
     ]
 
 

@@ -291,6 +291,38 @@ def _process_pool(d: Drive) -> None:
         executor.shutdown(wait=True)
 
 
+def _asyncio(d: Drive) -> None:
+    """One coroutine per task on one event loop, in the supervisor's main thread."""
+    import asyncio
+
+    d.detail["workers"] = len(d.items)
+    d.detail["chunksize"] = None
+    asyncio.run(_coroutines(d))
+    # Workers are the tasks in progress at once: as many lanes as the loop needed.
+    d.detail["workers"] = max(probe.coroutine_lanes(), 1)
+
+
+async def _coroutines(d: Drive) -> None:
+    import asyncio
+
+    futures = []
+    for item in d.items:
+        d.submitted(item[0])
+        futures.append(asyncio.ensure_future(probe.run_coroutine(item)))
+    if d.spec.mode == "map":  # gather: every result, in input order, once all are done
+        for task, result in await asyncio.gather(*futures):
+            d.received(task, result)
+    elif d.spec.mode == "as-completed":
+        for next_done in asyncio.as_completed(futures):
+            task, result = await next_done
+            d.received(task, result)
+    else:
+        await asyncio.wait(futures)
+        for future in futures:
+            task, result = future.result()
+            d.received(task, result)
+
+
 DRIVERS: dict[str, Callable[[Drive], None]] = {
     "sequential": _sequential,
     "threads": _threads,
@@ -298,6 +330,7 @@ DRIVERS: dict[str, Callable[[Drive], None]] = {
     "processes": _processes,
     "mp-pool": _mp_pool,
     "process-pool": _process_pool,
+    "asyncio": _asyncio,
 }
 
 
@@ -307,6 +340,8 @@ def lane_kind(backend: str) -> str:
         return events.LANE_MAIN
     if backend in ("threads", "thread-pool"):
         return events.LANE_THREAD
+    if backend == "asyncio":
+        return events.LANE_CORO
     return events.LANE_PROC
 
 

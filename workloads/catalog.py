@@ -82,6 +82,9 @@ class Workload:
     fresh_worker_per_task: bool = False
     kind: str = "cpu"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Its asyncio form (a coroutine function); without one, asyncio runs ``function`` inside a
+    # coroutine, where it holds the loop until it returns.
+    coroutine: Callable[[Any], Any] | None = None
 
     def defaults(self) -> dict[str, Any]:
         """The parameters' default values."""
@@ -218,6 +221,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload(
             name="sleep",
             function=tasks.return_after,
+            coroutine=tasks.return_after_async,
             summary="return after a random 1-5 units of sleep",
             note=(
                 "Watch: threads overlap the waits; map returns in input order, "
@@ -240,6 +244,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload(
             name="download",
             function=tasks.load_url,
+            coroutine=tasks.load_url_async,
             summary="load_url against a local HTTP server with per-URL latency",
             note=(
                 "Watch: bars are hollow: the tasks wait on the network, not the CPU.",

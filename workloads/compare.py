@@ -210,6 +210,17 @@ def judge(
     threads = backend in THREAD_BACKENDS
     task_s = stats.busy_s / done
     tiny = task_s < TINY_TASK_S
+    if backend == "asyncio":
+        if par < SCALES and share >= CPU_BOUND_SHARE:
+            return Verdict.ONE_AT_A_TIME, (
+                f"one task at a time (parallelism {par:.2f}): a coroutine that computes holds "
+                "the loop until it returns, so the others wait their turn"
+            )
+        if par >= SCALES:
+            return Verdict.OVERLAPS_WAITING, (
+                f"the coroutines overlap their waits: {par:.1f} tasks in progress on one thread "
+                f"using {cpu_par:.2f} cores"
+            )
     if backend == "sequential" or (cores == 1 and not threads):
         if tiny:  # a few µs: the CPU clock's steps and the probe's own cost blur the share
             kind = f"{_short(task_s)} a task: too short to share out"

@@ -107,6 +107,8 @@ STATUS_NAMES = {
 LANE_MAIN = "main"
 LANE_THREAD = "thread"
 LANE_PROC = "proc"
+LANE_CORO = "coro"  # a coroutine on an event loop: lanes are slots of tasks in progress
+CORO_TID = 0x8000_0000  # a coroutine slot's lane id is this + its slot (no real thread's id)
 
 
 def run_started(t: int, info: dict[str, Any]) -> RunStarted:

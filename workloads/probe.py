@@ -636,3 +636,106 @@ def process_entry(address: str, start_method: str | None, item: tuple[int, Any, 
     _State.check_pickle = False  # a Process returns nothing to anyone
     _State.measure_input = start_method != "fork"  # fork hands it over in memory, unpickled
     run_task(item)
+
+
+class _Stepper:
+    """Drives a coroutine one step (``send`` or ``throw``) at a time for the task that awaits
+    it, adding up the CPU time of its steps: the time the coroutine itself held the loop."""
+
+    __slots__ = ("coro", "cpu", "steps")
+
+    def __init__(self, coro: Any) -> None:
+        self.coro = coro
+        self.cpu = 0
+        self.steps = 0
+
+    def __await__(self) -> Any:
+        send, throw = self.coro.send, self.coro.throw
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            began = _thread_time()
+            try:
+                yielded = send(value) if error is None else throw(error)
+            except StopIteration as stop:
+                self.cpu += _thread_time() - began
+                return stop.value
+            except BaseException:
+                self.cpu += _thread_time() - began
+                raise
+            self.cpu += _thread_time() - began
+            self.steps += 1
+            try:
+                value, error = (yield yielded), None
+            except BaseException as exc:  # noqa: BLE001 - a cancellation or a future's error: passed in
+                value, error = None, exc
+
+
+class _Slots:
+    """The coroutine lanes of this process's event loop: a task takes the lowest free slot
+    when it starts and gives it back when it ends, so overlapping tasks get lanes of their own
+    and a lane holds one task at a time."""
+
+    free: list[int] = []
+    used = 0
+    announced: set[int] = set()
+
+
+def coroutine_lanes() -> int:
+    """How many tasks this process's loop had in progress at most (its coroutine lanes)."""
+    return _Slots.used
+
+
+async def _inline(function: Callable[[Any], Any], argument: Any) -> Any:
+    """A plain function run as a coroutine: it holds the loop until it returns."""
+    return function(argument)
+
+
+async def run_coroutine(item: tuple[int, Any, Any]) -> tuple[int, Any]:
+    """Run one task as a coroutine on the running loop under the probe; (task, result), a
+    TaskFailure for a task that raised."""
+    import heapq
+    import inspect
+
+    task, target, argument = item
+    function = target if callable(target) else _resolve(target)
+    coro = (
+        function(argument) if inspect.iscoroutinefunction(function) else _inline(function, argument)
+    )
+    sink = _sink()
+    if sink is None:
+        try:
+            return task, await coro
+        except Exception as exc:  # noqa: BLE001 - reported as the task's error
+            return task, TaskFailure(error_text(exc))
+    slot = heapq.heappop(_Slots.free) if _Slots.free else _Slots.used
+    if slot == _Slots.used:
+        _Slots.used += 1
+    tid = events.CORO_TID + slot
+    if slot not in _Slots.announced:
+        _Slots.announced.add(slot)
+        sink.emit(events.worker_up(sink.pid, tid, _perf(), events.LANE_CORO, None))
+    stepper = _Stepper(coro)
+    t0 = _perf()
+    sink.emit(events.task_started(task, sink.pid, tid, t0))
+    failure: TaskFailure | None = None
+    try:
+        result: Any = await stepper
+    except Exception as exc:  # noqa: BLE001 - the task's error, not the loop's
+        failure = TaskFailure(error_text(exc))
+        result = failure
+    finally:
+        t1 = _perf()
+        heapq.heappush(_Slots.free, slot)
+    cpu = min(stepper.cpu, t1 - t0)
+    if failure is None:
+        scalar = _scalar_repr(result)
+        sink.ring.done(
+            task, tid, t0, t1, cpu, _OK, scalar if scalar is not None else short_repr(result),
+            _UNMEASURED, _UNMEASURED, _UNMEASURED,
+        )  # fmt: skip
+    else:
+        sink.emit(
+            events.task_done(task, sink.pid, tid, t0, t1, cpu, events.ERROR, "", failure.error)
+        )
+    return task, result

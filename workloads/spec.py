@@ -18,7 +18,15 @@ from typing import Any
 from workloads import pyinfo
 from workloads.catalog import TARGET, WORKLOADS, Workload, target_workload
 
-BACKENDS = ("sequential", "threads", "thread-pool", "processes", "mp-pool", "process-pool")
+BACKENDS = (
+    "sequential",
+    "threads",
+    "thread-pool",
+    "processes",
+    "mp-pool",
+    "process-pool",
+    "asyncio",
+)
 PROCESS_BACKENDS = ("processes", "mp-pool", "process-pool")
 POOL_BACKENDS = ("thread-pool", "mp-pool", "process-pool")
 MODES = ("map", "as-completed", "wait")

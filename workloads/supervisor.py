@@ -335,6 +335,8 @@ def _run_backend(
     lane_kind = backends.lane_kind(spec.backend)
     probe.configure(address, lane_kind, spec.start_method)
     target: Any = spec.target if spec.target is not None else workload.function
+    if spec.backend == "asyncio" and spec.target is None and workload.coroutine is not None:
+        target = workload.coroutine  # its asyncio form: it awaits instead of blocking the loop
     with workload.prepare(spec.params, spec.tasks, rundir) as inputs:
         info = {
             "version": events.VERSION,

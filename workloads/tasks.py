@@ -52,6 +52,49 @@ def return_after(job: tuple[int, float]) -> str:
     return f"Return of {num}"
 
 
+async def return_after_async(job: tuple[int, float]) -> str:
+    """``return_after`` as a coroutine: ``asyncio.sleep`` lets the loop run the others."""
+    import asyncio
+
+    num, seconds = job
+    await asyncio.sleep(seconds)
+    return f"Return of {num}"
+
+
+async def load_url_async(url: str, timeout: float = 60) -> bytes:
+    """``load_url`` with asyncio streams (plain HTTP/1.0 GET; https through the loop's TLS)."""
+    import asyncio
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    async def fetch() -> bytes:
+        reader, writer = await asyncio.open_connection(
+            parts.hostname,
+            port,
+            ssl=secure or None,
+            server_hostname=parts.hostname if secure else None,
+        )
+        try:
+            request = f"GET {path} HTTP/1.0\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
+            writer.write(request.encode("ascii"))
+            await writer.drain()
+            raw = await reader.read()
+        finally:
+            writer.close()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0].decode("latin-1", "replace")
+        code = status.split(" ", 2)[1] if status.count(" ") >= 1 else "?"
+        if not code.startswith("2"):
+            raise OSError(f"HTTP {status.partition(' ')[2] or status}: {url}")
+        return body
+
+    return await asyncio.wait_for(fetch(), timeout)
+
+
 def load_url(url: str, timeout: float = 60) -> bytes:
     """Retrieve a single page, as the tutorial's ThreadPoolExecutor example does."""
     import urllib.request  # here: every run's processes import this module, few fetch pages

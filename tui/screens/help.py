@@ -13,7 +13,10 @@ from textual.widgets import Static
 
 KEYS: list[tuple[str, str]] = [
     ("w", "to the workload list: ↑ ↓ move, enter picks it"),
-    ("1 … 6", "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool"),
+    (
+        "1 … 7",
+        "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool, asyncio",
+    ),
     ("r", "run the selected workload (again); in a replay: play it again"),
     ("x", "cancel the run: its processes are killed"),
     ("c", "compare: every backend in turn, with speedups (again: the last one; r reruns)"),

@@ -200,6 +200,8 @@ class TimelineView(LineCacheWidget, can_focus=True):
             short, number = f"t{lane.index}", lane.tid
         elif lane.kind == events.LANE_MAIN:
             short, number = "main", lane.pid
+        elif lane.kind == events.LANE_CORO:  # a slot of the one event loop's tasks
+            short, number = f"c{lane.index}", lane.pid
         elif lane.tid in (lane.pid, 0):  # a worker process's main thread
             short, number = f"p{lane.index}", lane.pid
         else:  # another thread of a process (another tool's trace)

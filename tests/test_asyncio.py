@@ -1,0 +1,55 @@
+"""The asyncio backend: coroutines on one event loop, their overlap and their serialization."""
+
+from __future__ import annotations
+
+from workloads import events, session
+from workloads.breakdown import breakdown
+from workloads.compare import assess
+from workloads.spec import build_spec
+
+
+def run(**kwargs: object) -> session.Outcome:
+    outcome = session.run(build_spec(backend="asyncio", **kwargs))  # type: ignore[arg-type]
+    assert outcome.status == session.FINISHED, outcome.message
+    return outcome
+
+
+def test_sleeps_overlap_on_one_loop_in_far_less_than_their_sum(no_leftovers: None) -> None:
+    outcome = run(workload="sleep", tasks=20, params={"scale": 0.05})
+    trace = outcome.trace
+    stats = trace.stats()
+    inputs = (trace.inputs[t] or "" for t in range(trace.count))
+    slept = sum(float(text.split(",")[1].rstrip(")")) for text in inputs)
+    assert stats.wall_s < slept / 4, (stats.wall_s, slept)
+    assert {lane.pid for lane in trace.lanes} == {trace.info["supervisor_pid"]}  # one process
+    assert all(lane.kind == events.LANE_CORO for lane in trace.lanes)
+    assert len(trace.lanes) > 1 and stats.parallelism > 3  # tasks in progress together
+    assert [trace.results[t] for t in range(20)] == [f"'Return of {t}'" for t in range(20)]
+    split = breakdown(trace)
+    assert split.largest_loss() == "blocked" and split.blocked_by == "I/O"
+
+
+def test_cpu_bound_coroutines_hold_the_loop_one_after_another(no_leftovers: None) -> None:
+    outcome = run(workload="sum-squares", tasks=6, params={"size": 200_000})
+    trace = outcome.trace
+    assert len(trace.lanes) == 1  # never two in progress: one lane is all the loop needed
+    assert trace.stats().parallelism <= 1.05
+    figures = assess(trace, outcome.status)
+    assert figures.reading.startswith("one task at a time")
+
+
+def test_as_completed_hands_results_back_in_finish_order(no_leftovers: None) -> None:
+    trace = run(workload="sleep", tasks=6, mode="as-completed", params={"scale": 0.02}).trace
+    order = list(trace.recv_order)
+    assert order == sorted(range(6), key=lambda t: trace.end[t])
+    assert order != list(range(6)), "the random sleeps end out of input order"
+
+
+def test_a_raising_coroutine_is_that_tasks_error_and_the_rest_finish(no_leftovers: None) -> None:
+    outcome = session.run(
+        build_spec(backend="asyncio", target="tests.sample_targets:fetch_later", inputs="[1, 2, 3]")
+    )
+    trace = outcome.trace
+    assert trace.status[1] == events.ERROR and "ValueError" in trace.errors[1]
+    assert trace.status[0] == trace.status[2] == events.OK
+    assert trace.results[2] == "30"  # an async def target is awaited on the loop
