@@ -33,6 +33,7 @@ def test_more_busy_processes_than_cores_wait_for_a_core(no_leftovers: None) -> N
     split = split_of(
         workload="sum-squares",
         backend="process-pool",
+        start_method="fork",  # the cores, not the start-up (3.14 defaults to forkserver)
         workers=workers,
         tasks=2 * workers,
         params={"size": 400_000},

@@ -296,6 +296,8 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
             "version": python["version"],
             "default_start_method": python["default_start_method"],
             "gil_enabled": python["gil_enabled"],
+            "free_threaded_build": python.get("free_threaded_build", False),
+            "gil": pyinfo.gil_text(python),
             "cpus": python["cpus"],
             "usable_cpus": python["usable_cpus"],
         },
@@ -401,8 +403,9 @@ def listing() -> dict[str, Any]:
         "backends": [
             {
                 "name": name,
-                "available": bool(available) or name not in PROCESS_BACKENDS,
-                "reason": None,
+                "available": (bool(available) or name not in PROCESS_BACKENDS)
+                and pyinfo.backend_unavailable(name) is None,
+                "reason": pyinfo.backend_unavailable(name),
                 "uses_processes": name in PROCESS_BACKENDS,
             }
             for name in BACKENDS
@@ -454,7 +457,7 @@ def print_listing(as_json: bool = False) -> None:
     console.print(
         Text.assemble(
             ("python: ", "bold"),
-            f"{py['implementation']} {py['version']} · GIL {'on' if py['gil_enabled'] else 'off'} · "
+            f"{py['implementation']} {py['version']} · {pyinfo.gil_text(py)} · "
             f"{py['cpus']} CPUs, {py['usable_cpus']} usable",
         )
     )

@@ -291,6 +291,22 @@ def _process_pool(d: Drive) -> None:
         executor.shutdown(wait=True)
 
 
+def _interpreter_pool(d: Drive) -> None:
+    """InterpreterPoolExecutor (Python 3.14): one sub-interpreter, with a GIL of its own, per
+    worker thread of this one process."""
+    pool = getattr(cf, "InterpreterPoolExecutor")  # noqa: B009 - absent before 3.14
+    d.detail["workers"] = d.spec.workers
+    chunksize = d.spec.chunksize or 1
+    d.detail["chunksize"] = chunksize if d.spec.mode == "map" else None
+    executor = pool(
+        max_workers=d.spec.workers, initializer=probe.init_interpreter, initargs=(d.address,)
+    )
+    try:
+        _futures(d, executor, chunksize)
+    finally:
+        executor.shutdown(wait=True)
+
+
 def _asyncio(d: Drive) -> None:
     """One coroutine per task on one event loop, in the supervisor's main thread."""
     import asyncio
@@ -331,6 +347,7 @@ DRIVERS: dict[str, Callable[[Drive], None]] = {
     "mp-pool": _mp_pool,
     "process-pool": _process_pool,
     "asyncio": _asyncio,
+    "interpreter-pool": _interpreter_pool,
 }
 
 
@@ -342,6 +359,8 @@ def lane_kind(backend: str) -> str:
         return events.LANE_THREAD
     if backend == "asyncio":
         return events.LANE_CORO
+    if backend == "interpreter-pool":
+        return events.LANE_INTERP
     return events.LANE_PROC
 
 

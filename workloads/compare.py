@@ -15,9 +15,16 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from workloads import session
+from workloads import pyinfo, session
 from workloads.breakdown import Breakdown, Observer, breakdown, usable_cpus, workers_of
-from workloads.spec import BACKENDS, MAX_WORKERS, PROCESS_BACKENDS, RunSpec, SpecError
+from workloads.spec import (
+    BACKENDS,
+    MAX_WORKERS,
+    PROCESS_BACKENDS,
+    RunSpec,
+    SpecError,
+    available_backends,
+)
 from workloads.trace import RunStats, Trace
 
 THREAD_BACKENDS = ("threads", "thread-pool")
@@ -127,6 +134,7 @@ def assess(
     cores = max(1, min(workers, usable))
     python = trace.info.get("python")
     gil = not (isinstance(python, dict) and python.get("gil_enabled") is False)
+    reenabled = gil and isinstance(python, dict) and python.get("free_threaded_build") is True
     chunksize = trace.detail.get("chunksize")
     figures = Figures(
         backend=backend,
@@ -146,7 +154,7 @@ def assess(
         speedup = baseline.wall_s / stats.wall_s
         # Over the cores the run could use: workers beyond them cannot add speed.
         efficiency = speedup / cores
-    verdict, text = judge(figures, speedup, baseline, gil)
+    verdict, text = judge(figures, speedup, baseline, gil, reenabled)
     # Without CPU times (another tool's recording) a task's time cannot be split.
     measured = trace.info.get("cpu_measured", True) is not False
     split = (
@@ -193,9 +201,16 @@ def reading(
 
 
 def judge(
-    figures: Figures, speedup: float | None, baseline: Baseline | None, gil: bool = True
+    figures: Figures,
+    speedup: float | None,
+    baseline: Baseline | None,
+    gil: bool = True,
+    reenabled: bool = False,
 ) -> tuple[Verdict, str]:
-    """The verdict on a run and the sentence that says it, from what the run measured."""
+    """The verdict on a run and the sentence that says it, from what the run measured.
+
+    ``gil``: whether the run's Python had the GIL on; ``reenabled``: on a free-threaded build,
+    where it was turned on at run time."""
     stats, backend, cores, usable = figures.stats, figures.backend, figures.cores, figures.usable
     if not figures.finished:
         return Verdict.UNFINISHED, figures.unfinished_text()
@@ -280,15 +295,31 @@ def judge(
         # (Without a baseline, the tasks' own CPU share cannot tell: waiting for the GIL is
         # not time on a CPU either.)
         if par >= SCALES and cpu_par >= 0.6 and (cpu_bound or cpu_par >= ONE_CORE):
+            if not gil:  # a free-threaded Python: whatever serialized them, not a GIL
+                return Verdict.NO_GAIN, (
+                    "no gain, though this Python runs without the GIL: the threads took turns "
+                    f"on {cpu_par:.2f} cores ({par:.1f} tasks in progress): a lock they share, "
+                    "or an object they all write"
+                )
+            why = (
+                "the GIL, re-enabled at run time on this free-threaded build (an extension "
+                "that needs it, or PYTHON_GIL=1), lets one thread run Python at a time"
+                if reenabled
+                else "the GIL lets one thread run Python at a time"
+            )
             return Verdict.GIL, (
-                "no gain: the GIL lets one thread run Python at a time "
-                f"(CPU parallelism {cpu_par:.2f}, {par:.1f} tasks in progress)"
+                f"no gain: {why} (CPU parallelism {cpu_par:.2f}, {par:.1f} tasks in progress)"
             )
         if par >= SCALES and share < CPU_BOUND_SHARE:
             return Verdict.OVERLAPS_WAITING, (
                 f"threads overlap the waiting: {par:.1f} tasks at once on {cpu_par:.2f} cores "
                 "(a thread waiting on I/O, sleep or a lock releases the GIL)"
             )
+    if backend == "interpreter-pool" and cpu_par >= SCALES:
+        return Verdict.CORES, (
+            f"{cpu_par:.1f} of {cores} cores busy in one process: each interpreter has a GIL "
+            "of its own"
+        )
     if busy_elsewhere and (speedup is None or speedup < 0.85 * cores):
         return Verdict.BUSY_MACHINE, (
             f"{busy_elsewhere}, so this run could not have them all: compare again when idle"
@@ -516,15 +547,18 @@ def plan(backends: list[str], sweep: Sweep | None, explicit: bool) -> list[Row]:
 
 
 def parse_backends(text: str | None, spec: RunSpec) -> list[str]:
-    """The backends to race, validated; default: all of them."""
+    """The backends to race, validated; default: all that this Python can run."""
     if not text:
-        return list(BACKENDS)
+        return available_backends()
     names = [name.strip() for name in text.split(",") if name.strip()]
     for name in names:
         if name not in BACKENDS:
             raise SpecError(
                 f"unknown backend {name!r} in --backends (choose from: {', '.join(BACKENDS)})"
             )
+        missing = pyinfo.backend_unavailable(name)
+        if missing is not None:
+            raise SpecError(missing)
     if not names:
         raise SpecError(f"--backends is empty (choose from: {', '.join(BACKENDS)})")
     return list(dict.fromkeys(names))

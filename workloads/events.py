@@ -107,6 +107,7 @@ STATUS_NAMES = {
 LANE_MAIN = "main"
 LANE_THREAD = "thread"
 LANE_PROC = "proc"
+LANE_INTERP = "interp"  # a sub-interpreter of an InterpreterPoolExecutor: its own GIL, one pid
 LANE_CORO = "coro"  # a coroutine on an event loop: lanes are slots of tasks in progress
 CORO_TID = 0x8000_0000  # a coroutine slot's lane id is this + its slot (no real thread's id)
 

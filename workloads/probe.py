@@ -8,7 +8,6 @@ is shared with any other process, a death shows as end-of-file, and nothing reco
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -213,7 +212,9 @@ def arm_stack_dump(folder: str) -> None:
     """
     if not hasattr(signal, "SIGUSR1"):
         return
-    with contextlib.suppress(OSError, RuntimeError, ValueError):
+    with contextlib.suppress(OSError, RuntimeError, ValueError, ImportError):
+        import faulthandler  # here: a sub-interpreter cannot import it (nor needs it)
+
         _State.stack_file = open(stack_path(folder, os.getpid()), "w")  # noqa: SIM115 - lives with the process
         faulthandler.register(signal.SIGUSR1, file=_State.stack_file, all_threads=True)
 
@@ -233,7 +234,8 @@ def _forget_inherited_sink() -> None:
     _threads = threading.local()
 
 
-os.register_at_fork(after_in_child=_forget_inherited_sink)
+with contextlib.suppress(RuntimeError):  # a sub-interpreter cannot fork: nothing to forget
+    os.register_at_fork(after_in_child=_forget_inherited_sink)
 
 
 def _sink() -> Sink | None:
@@ -289,6 +291,21 @@ def init_worker(address: str, start_method: str | None) -> None:
     _State.measure_input = True
     # Send what is left when the worker exits normally (pools call finalizers on exit).
     multiprocessing.util.Finalize(None, close, exitpriority=100)
+    _sink()
+
+
+def init_interpreter(address: str) -> None:
+    """Initializer of every interpreter of an InterpreterPoolExecutor: the event channel.
+
+    A sub-interpreter shares the process (no signals to set, no parent to watch, and it may
+    not start daemon threads); its own copy of this module keeps its own channel and ring.
+    """
+    import atexit
+
+    configure(address, events.LANE_INTERP, None)
+    _State.check_pickle = True  # arguments and results cross interpreters pickled
+    _State.measure_input = True
+    atexit.register(close)  # when the executor ends the interpreter: what the probe cost
     _sink()
 
 
@@ -432,8 +449,11 @@ class _Lane:
         self.spent = 0  # CPU time given to tiny tasks since that reading
         self.runq = _open_schedstat()  # this thread's schedstat, or -1: not measured
         # Worker processes run tasks on one thread; the supervisor's threads share a GIL.
+        # (A sub-interpreter has a GIL of its own: letting go of it hands nothing over.)
         self.read_queue: Callable[[int], int] = (
-            _queue_time if _State.lane_kind == events.LANE_PROC else _queue_time_holding_gil()
+            _queue_time
+            if _State.lane_kind in (events.LANE_PROC, events.LANE_INTERP)
+            else _queue_time_holding_gil()
         )
         self.queued = 0  # its run-queue time at the last reading
         self.queued_at = -QUEUE_FRESH_NS - 1  # when that was

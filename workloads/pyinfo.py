@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import platform
 import sys
+import sysconfig
 from typing import Any
 
 START_METHODS = ("fork", "spawn", "forkserver")
@@ -38,6 +39,41 @@ def gil_enabled() -> bool:
     return True if check is None else bool(check())
 
 
+def free_threaded_build() -> bool:
+    """Whether this Python was built without the GIL (3.13t, 3.14t): ``Py_GIL_DISABLED``.
+
+    Such a build can still turn the GIL on at run time (an extension that needs it, or
+    ``PYTHON_GIL=1``): then :func:`gil_enabled` is true as well.
+    """
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def gil_text(facts: dict[str, Any]) -> str:
+    """How this runtime treats the GIL, in a few words: ``GIL on``, ``GIL off``, or ``GIL on
+    (re-enabled at run time on a free-threaded build)``."""
+    if facts.get("gil_enabled") is False:
+        return "GIL off"
+    if facts.get("free_threaded_build"):
+        return "GIL on (re-enabled at run time on a free-threaded build)"
+    return "GIL on"
+
+
+INTERPRETER_POOL_PYTHON = (3, 14)
+
+
+def backend_unavailable(name: str) -> str | None:
+    """Why backend ``name`` cannot run here (one line), or None."""
+    if name == "interpreter-pool":
+        import concurrent.futures
+
+        if not hasattr(concurrent.futures, "InterpreterPoolExecutor"):
+            return (
+                "interpreter-pool needs Python 3.14 or newer "
+                f"(concurrent.futures.InterpreterPoolExecutor); this is {platform.python_version()}"
+            )
+    return None
+
+
 def python_facts() -> dict[str, Any]:
     """The facts a reader needs to interpret a measurement made on this interpreter."""
     return {
@@ -46,6 +82,7 @@ def python_facts() -> dict[str, Any]:
         "executable": sys.executable,
         "platform": sys.platform,
         "gil_enabled": gil_enabled(),
+        "free_threaded_build": free_threaded_build(),
         "cpus": os.cpu_count() or 1,
         "usable_cpus": usable_cpus(),
         "default_start_method": default_start_method(),

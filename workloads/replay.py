@@ -33,7 +33,13 @@ from workloads.trace import UNSET
 ORIGIN_NS = 1_000_000_000  # recorded time 0 (the clock is arbitrary; 0 would read as unset)
 
 _STATUS = {name: code for code, name in events.STATUS_NAMES.items()}
-_LANE_KINDS = (events.LANE_PROC, events.LANE_THREAD, events.LANE_MAIN, events.LANE_CORO)
+_LANE_KINDS = (
+    events.LANE_PROC,
+    events.LANE_THREAD,
+    events.LANE_MAIN,
+    events.LANE_CORO,
+    events.LANE_INTERP,
+)
 
 # Chrome traces keep float microseconds: a nested call's end can come out a hair after its
 # caller's, and a lane's next call can start a hair before the previous one ends.

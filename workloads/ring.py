@@ -49,7 +49,13 @@ SLOT_AT = 64
 HEADER = SLOT_AT + SLOTS * SLOT.size  # 2048: records start on a cache line
 COUNT = struct.Struct("<Q")
 
-_LANE_KINDS = (events.LANE_MAIN, events.LANE_THREAD, events.LANE_PROC, events.LANE_CORO)
+_LANE_KINDS = (
+    events.LANE_MAIN,
+    events.LANE_THREAD,
+    events.LANE_PROC,
+    events.LANE_CORO,
+    events.LANE_INTERP,
+)
 CONTINUED = 1  # flag: the text goes on in the next record
 ERROR_TEXT = 2  # flag: a finished task's text is its error, not its result
 

@@ -26,9 +26,17 @@ BACKENDS = (
     "mp-pool",
     "process-pool",
     "asyncio",
+    "interpreter-pool",
 )
 PROCESS_BACKENDS = ("processes", "mp-pool", "process-pool")
 POOL_BACKENDS = ("thread-pool", "mp-pool", "process-pool")
+
+
+def available_backends() -> list[str]:
+    """The backends this Python and install can run, in their order."""
+    return [b for b in BACKENDS if pyinfo.backend_unavailable(b) is None]
+
+
 MODES = ("map", "as-completed", "wait")
 MAX_WORKERS = 256
 MAX_TASKS = 1_000_000
@@ -267,6 +275,9 @@ def build_spec(
 ) -> RunSpec:
     """Validate the user's choices and fill in the defaults; raises SpecError."""
     backend = _choice("backend", backend, BACKENDS)
+    missing = pyinfo.backend_unavailable(backend)
+    if missing is not None:
+        raise SpecError(missing)
     mode = _choice("mode", mode, MODES)
     if start_method is not None:
         _choice("start method", start_method, pyinfo.START_METHODS)

@@ -193,6 +193,8 @@ class Lane:
             return f"thread {self.index} · pid {self.pid}/tid {self.tid}"
         if self.kind == events.LANE_MAIN:
             return f"main · pid {self.pid}"
+        if self.kind == events.LANE_INTERP:
+            return f"interp {self.index} · pid {self.pid}/tid {self.tid}"
         if self.kind == events.LANE_CORO:
             return f"coro {self.index} · pid {self.pid} (one loop)"
         if self.tid not in (self.pid, 0):  # another thread of a process (another tool's trace)

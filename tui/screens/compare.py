@@ -19,7 +19,7 @@ from tui.render import breakdown as breakdown_bar
 from tui.render import sweep as sweep_chart
 from workloads import compare as comparing
 from workloads import session
-from workloads.spec import BACKENDS, RunSpec
+from workloads.spec import RunSpec, available_backends
 from workloads.text import visible
 
 COLUMNS = (
@@ -104,7 +104,7 @@ class CompareScreen(Screen[Compared]):
         self.sweep = sweep
         self.rows = [
             comparing.Row("sequential"),
-            *comparing.plan(backends or list(BACKENDS), sweep, explicit=False),
+            *comparing.plan(backends or available_backends(), sweep, explicit=False),
         ]
         self.order = list(self.rows)
         self.results: list[comparing.CompareResult] = list(results or [])

@@ -200,6 +200,8 @@ class TimelineView(LineCacheWidget, can_focus=True):
             short, number = f"t{lane.index}", lane.tid
         elif lane.kind == events.LANE_MAIN:
             short, number = "main", lane.pid
+        elif lane.kind == events.LANE_INTERP:  # a sub-interpreter's thread
+            short, number = f"i{lane.index}", lane.tid
         elif lane.kind == events.LANE_CORO:  # a slot of the one event loop's tasks
             short, number = f"c{lane.index}", lane.pid
         elif lane.tid in (lane.pid, 0):  # a worker process's main thread
