@@ -14,8 +14,9 @@ from textual.widgets import Static
 KEYS: list[tuple[str, str]] = [
     ("w", "to the workload list: ↑ ↓ move, enter picks it"),
     (
-        "1 … 7",
-        "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool, asyncio",
+        "1 … 8",
+        "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool, asyncio,"
+        " interpreter-pool (Python 3.14+)",
     ),
     ("r", "run the selected workload (again); in a replay: play it again"),
     ("x", "cancel the run: its processes are killed"),
