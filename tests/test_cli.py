@@ -280,6 +280,8 @@ def test_list_json(cli_env: dict[str, str]) -> None:
         "mp-pool",
         "process-pool",
         "asyncio",
+        "loky",
+        "interpreter-pool",
     ]
 
 

@@ -84,3 +84,26 @@ def test_the_runtime_line_names_the_gil_state() -> None:
     assert "re-enabled" in pyinfo.gil_text({"gil_enabled": True, "free_threaded_build": True})
     here = pyinfo.python_facts()
     assert here["free_threaded_build"] is False  # no free-threaded build can be had here
+
+
+def test_loky_runs_its_own_workers_and_a_killed_one_ends_the_run_as_crashed(
+    cli_env: dict[str, str], no_leftovers: None
+) -> None:
+    outcome = session.run(
+        build_spec(
+            workload="sum-squares", backend="loky", workers=2, tasks=6, params={"size": 200_000}
+        )
+    )
+    assert outcome.status == session.FINISHED, outcome.message
+    trace = outcome.trace
+    assert trace.stats().ok == 6
+    assert trace.info["supervisor_pid"] not in {lane.pid for lane in trace.lanes}
+    assert {lane.start_method for lane in trace.lanes} == {"loky"}
+    assert not trace.left_behind(), "loky's own resource tracker is its helper, not a task's"
+    crashed = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "run", "-w", "crash", "-b", "loky", "--tasks", "6",
+         "--crash-at", "2", "--crash-how", "kill"],
+        capture_output=True, text=True, env=cli_env, timeout=90, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert crashed.returncode == 4, crashed.stdout + crashed.stderr
+    assert "died of SIGKILL while running task 2" in crashed.stdout

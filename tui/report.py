@@ -406,7 +406,7 @@ def listing() -> dict[str, Any]:
                 "available": (bool(available) or name not in PROCESS_BACKENDS)
                 and pyinfo.backend_unavailable(name) is None,
                 "reason": pyinfo.backend_unavailable(name),
-                "uses_processes": name in PROCESS_BACKENDS,
+                "uses_processes": name in PROCESS_BACKENDS or name == "loky",
             }
             for name in BACKENDS
         ],

@@ -291,6 +291,26 @@ def _process_pool(d: Drive) -> None:
         executor.shutdown(wait=True)
 
 
+def _loky(d: Drive) -> None:
+    """joblib's loky: its reusable process pool, started its own way ("loky" workers)."""
+    import loky  # type: ignore[import-untyped]
+
+    d.detail["workers"] = d.spec.workers
+    d.detail["start_method"] = "loky"
+    chunksize = d.spec.chunksize or 1
+    d.detail["chunksize"] = chunksize if d.spec.mode == "map" else None
+    executor = loky.get_reusable_executor(
+        max_workers=d.spec.workers,
+        initializer=probe.init_worker,
+        initargs=(d.address, "loky"),
+    )
+    d.handles = lambda: list(getattr(executor, "_processes", {}).values())
+    try:
+        _futures(d, executor, chunksize)
+    finally:
+        executor.shutdown(wait=True)  # its workers end as a pool's do (killing them is a crash)
+
+
 def _interpreter_pool(d: Drive) -> None:
     """InterpreterPoolExecutor (Python 3.14): one sub-interpreter, with a GIL of its own, per
     worker thread of this one process."""
@@ -347,6 +367,7 @@ DRIVERS: dict[str, Callable[[Drive], None]] = {
     "mp-pool": _mp_pool,
     "process-pool": _process_pool,
     "asyncio": _asyncio,
+    "loky": _loky,
     "interpreter-pool": _interpreter_pool,
 }
 

@@ -324,7 +324,7 @@ def judge(
         return Verdict.BUSY_MACHINE, (
             f"{busy_elsewhere}, so this run could not have them all: compare again when idle"
         )
-    if backend in PROCESS_BACKENDS:
+    if backend in PROCESS_BACKENDS or backend == "loky":
         if speedup is not None and speedup < NO_GAIN:
             overhead = stats.wall_s - stats.busy_s / cores
             return Verdict.STARTUP, (
@@ -466,8 +466,8 @@ def result_of(
 
 # What each knob a sweep may vary applies to.
 SWEEPABLE = {
-    "chunksize": ("mp-pool", "process-pool"),
-    "workers": ("thread-pool", "mp-pool", "process-pool"),
+    "chunksize": ("mp-pool", "process-pool", "loky"),
+    "workers": ("thread-pool", "mp-pool", "process-pool", "loky", "interpreter-pool"),
 }
 MAX_SWEEP_VALUES = 12
 

@@ -63,6 +63,11 @@ INTERPRETER_POOL_PYTHON = (3, 14)
 
 def backend_unavailable(name: str) -> str | None:
     """Why backend ``name`` cannot run here (one line), or None."""
+    if name == "loky":
+        import importlib.util
+
+        if importlib.util.find_spec("loky") is None:
+            return "the loky backend needs the loky extra: pip install 'concviz[loky]'"
     if name == "interpreter-pool":
         import concurrent.futures
 

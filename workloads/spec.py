@@ -26,6 +26,7 @@ BACKENDS = (
     "mp-pool",
     "process-pool",
     "asyncio",
+    "loky",
     "interpreter-pool",
 )
 PROCESS_BACKENDS = ("processes", "mp-pool", "process-pool")

@@ -263,6 +263,16 @@ def _stop_helpers() -> None:
     if getattr(tracker, "_pid", None) is not None:
         with contextlib.suppress(Exception):
             tracker._stop()  # type: ignore[attr-defined]
+    loky_tracker = _loky_tracker()
+    if loky_tracker is not None and getattr(loky_tracker, "_pid", None) is not None:
+        with contextlib.suppress(Exception):
+            loky_tracker._stop()
+
+
+def _loky_tracker() -> Any:
+    """loky's own resource tracker, where a loky run started one."""
+    module = sys.modules.get("loky.backend.resource_tracker")
+    return getattr(module, "_resource_tracker", None) if module is not None else None
 
 
 def _helper_pids() -> set[int]:
@@ -272,6 +282,7 @@ def _helper_pids() -> set[int]:
     pids = {
         getattr(forkserver._forkserver, "_forkserver_pid", None),  # noqa: SLF001
         getattr(resource_tracker._resource_tracker, "_pid", None),  # noqa: SLF001
+        getattr(_loky_tracker(), "_pid", None),
     }
     return {pid for pid in pids if pid}
 
