@@ -434,13 +434,14 @@ async def test_the_demo_runs_to_its_end(tmp_path: Path) -> None:
                 captions.append(text)
             if isinstance(app.screen, CompareScreen):
                 over_compare.add(text)
-            elif text.startswith("1/6"):
+            elif text.startswith("1/7"):
                 step1_size = app.query_one("#edit-size", Input).value
             await pilot.pause(0.05)
-    assert captions[0].startswith("1/6")
+    assert captions[0].startswith("1/7")
     assert step1_size == "200000", "the executor pane shows the size the demo runs"
-    assert [c[:3] for c in over_compare] == ["4/6"]
-    assert captions[-1].startswith("6/6")
+    assert [c[:3] for c in over_compare] == ["4/7"]
+    assert any(c.startswith("5/7 · asyncio") for c in captions)
+    assert captions[-1].startswith("7/7")
     assert app.trace is not None and app.trace.stats().ok == app.trace.count  # spawn completed
     assert not leftover_children()
 

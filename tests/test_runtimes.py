@@ -98,7 +98,7 @@ def test_loky_runs_its_own_workers_and_a_killed_one_ends_the_run_as_crashed(
     trace = outcome.trace
     assert trace.stats().ok == 6
     assert trace.info["supervisor_pid"] not in {lane.pid for lane in trace.lanes}
-    assert {lane.start_method for lane in trace.lanes} == {"loky"}
+    assert {lane.start_method for lane in trace.lanes if lane.tasks} == {"loky"}
     assert not trace.left_behind(), "loky's own resource tracker is its helper, not a task's"
     crashed = subprocess.run(
         [sys.executable, "-m", "tui.cli", "run", "-w", "crash", "-b", "loky", "--tasks", "6",

@@ -1,7 +1,7 @@
 """Provides the demo: a scripted tour of the tutorial for recordings and classes.
 
-Sum-squares sequentially, on threads and on a process pool; every backend side by side; then
-the fork deadlock with fork and with spawn. A caption says what to watch. Each step waits for
+Sum-squares sequentially, on threads and on a process pool; every backend side by side; sleeps
+as coroutines on one asyncio loop; then the fork deadlock with fork and with spawn. A caption says what to watch. Each step waits for
 its run to end, then holds the picture a fixed time, so a recording paces the same anywhere.
 """
 
@@ -39,34 +39,42 @@ def steps(fast: bool = False) -> list[Step]:
         tasks=20 if fast else 60,
         stall_timeout=1.5 if fast else 2.5,
     )
+    sleeps = Choices(
+        workload="sleep", backend="asyncio", tasks=6 if fast else 12, params=(("scale", 0.05),)
+    )
     tour = [
         Step(
-            "1/6 · sum-squares, one task at a time: the sequential baseline.",
+            "1/7 · sum-squares, one task at a time: the sequential baseline.",
             replace(work, backend="sequential"),
         ),
         Step(
-            "2/6 · The same on threads: bars stretch and shade, the CPU stays near one core — the GIL.",
+            "2/7 · The same on threads: bars stretch and shade, the CPU stays near one core — the GIL.",
             replace(work, backend="threads"),
         ),
         Step(
-            "3/6 · On a process pool: every core computes; each process has its own GIL.",
+            "3/7 · On a process pool: every core computes; each process has its own GIL.",
             replace(work, backend="process-pool"),
         ),
         Step(
-            "4/6 · Every backend side by side: wall time, speedup, CPU parallelism.", compare=True
+            "4/7 · Every backend side by side: wall time, speedup, CPU parallelism.", compare=True
+        ),
+        Step(
+            "5/7 · asyncio: sleeps as coroutines overlap on ONE thread — each await lets the loop"
+            " run another.",
+            sleeps,
         ),
     ]
     if fork:
         tour.append(
             Step(
-                "5/6 · fork-deadlock with fork: a child waits forever on a lock it inherited held.",
+                "6/7 · fork-deadlock with fork: a child waits forever on a lock it inherited held.",
                 replace(deadlock, start_method=fork),
                 hold=4.0,
             )
         )
     tour.append(
         Step(
-            "6/6 · The same with spawn: each child starts clean and the run completes.",
+            "7/7 · The same with spawn: each child starts clean and the run completes.",
             replace(deadlock, start_method="spawn"),
             hold=4.0,
         )
