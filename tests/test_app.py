@@ -138,6 +138,25 @@ async def test_b_records_a_baseline_and_the_next_run_shows_speedup(tmp_path: Pat
         assert "speedup" in summary and "vs sequential" in summary
 
 
+@pytest.mark.skipif(
+    pyinfo.backend_unavailable("interpreter-pool") is None, reason="this Python has it"
+)
+async def test_a_backend_this_python_lacks_says_what_it_needs_and_runs_nothing(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("9")
+        assert app.choices.backend == "interpreter-pool"
+        said = str(app.query_one("#problem").render())
+        assert "needs Python 3.14" in said
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.session is None
+        await pilot.press("7")  # another backend: the message goes
+        assert "3.14" not in str(app.query_one("#problem").render())
+
+
 async def test_shift_s_sweeps_the_pools_chunksize_and_says_what_does_not_apply(
     tmp_path: Path,
 ) -> None:

@@ -35,7 +35,7 @@ from tui.widgets.executor_panel import ExecutorPanel
 from tui.widgets.summary import ResultsLog, SummaryPanel
 from tui.widgets.timeline import TimelineView
 from tui.widgets.workload_list import WorkloadList
-from workloads import session
+from workloads import pyinfo, session
 from workloads.compare import (
     Baseline,
     CompareResult,
@@ -403,6 +403,9 @@ class ConcvizApp(App[None]):
 
     def action_backend(self, name: str) -> None:
         self._set_choices(self.choices.with_backend(name))
+        missing = pyinfo.backend_unavailable(name)
+        if missing is not None:  # said at once, not first when r is pressed
+            self.executor.problem(missing)
 
     def action_workers(self, delta: int) -> None:
         self._set_choices(self.choices.with_workers(delta))
