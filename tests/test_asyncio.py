@@ -53,3 +53,17 @@ def test_a_raising_coroutine_is_that_tasks_error_and_the_rest_finish(no_leftover
     assert trace.status[1] == events.ERROR and "ValueError" in trace.errors[1]
     assert trace.status[0] == trace.status[2] == events.OK
     assert trace.results[2] == "30"  # an async def target is awaited on the loop
+
+
+def test_a_users_plain_function_runs_in_to_thread_threads_on_lanes_of_their_own(
+    no_leftovers: None,
+) -> None:
+    outcome = session.run(
+        build_spec(backend="asyncio", target="tests.sample_targets:nap", inputs="[0.2, 0.2, 0.2]")
+    )
+    assert outcome.status == session.FINISHED, outcome.message
+    trace = outcome.trace
+    assert {lane.kind for lane in trace.lanes} == {events.LANE_THREAD}
+    assert len({lane.tid for lane in trace.lanes}) == 3  # the waits overlap, a thread each
+    assert trace.stats().wall_s < 0.5
+    assert "asyncio.to_thread" in assess(trace, outcome.status).reading

@@ -11,6 +11,7 @@ import concurrent.futures as cf
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.pool
+import os
 import queue
 import sys
 import threading
@@ -334,8 +335,11 @@ def _asyncio(d: Drive) -> None:
     d.detail["workers"] = len(d.items)
     d.detail["chunksize"] = None
     asyncio.run(_coroutines(d))
-    # Workers are the tasks in progress at once: as many lanes as the loop needed.
-    d.detail["workers"] = max(probe.coroutine_lanes(), 1)
+    # Workers are the tasks in progress at once: as many lanes as the loop needed, and the
+    # threads of asyncio's default executor that to_thread used.
+    slots, threaded = probe.coroutine_lanes()
+    pool = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default executor's size
+    d.detail["workers"] = max(slots, min(threaded, pool), 1)
 
 
 async def _coroutines(d: Drive) -> None:

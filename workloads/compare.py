@@ -231,6 +231,12 @@ def judge(
                 f"one task at a time (parallelism {par:.2f}): a coroutine that computes holds "
                 "the loop until it returns, so the others wait their turn"
             )
+        threaded = sum(1 for lane in stats.lanes if lane.kind == "thread")
+        if par >= SCALES and threaded:
+            return Verdict.OVERLAPS_WAITING, (
+                f"asyncio.to_thread ran the plain function on {threaded} threads: {par:.1f} "
+                f"tasks in progress on {cpu_par:.2f} cores"
+            )
         if par >= SCALES:
             return Verdict.OVERLAPS_WAITING, (
                 f"the coroutines overlap their waits: {par:.1f} tasks in progress on one thread "

@@ -460,10 +460,10 @@ class _Lane:
         self.cost = 0  # ns this thread spent in the probe around its tasks (``costed`` of them)
         self.costed = 0
         sink.lanes.append(self)
+        # Under asyncio a thread that runs a task is one of asyncio.to_thread's: a thread lane.
+        kind = events.LANE_THREAD if _State.lane_kind == events.LANE_CORO else _State.lane_kind
         sink.emit(
-            events.worker_up(
-                self.pid, self.tid, time.perf_counter_ns(), _State.lane_kind, _State.start_method
-            )
+            events.worker_up(self.pid, self.tid, time.perf_counter_ns(), kind, _State.start_method)
         )
 
     def __del__(self) -> None:  # the thread ended
@@ -699,11 +699,13 @@ class _Slots:
     free: list[int] = []
     used = 0
     announced: set[int] = set()
+    threaded = 0  # tasks handed to asyncio.to_thread
 
 
-def coroutine_lanes() -> int:
-    """How many tasks this process's loop had in progress at most (its coroutine lanes)."""
-    return _Slots.used
+def coroutine_lanes() -> tuple[int, int]:
+    """How many tasks this process's loop had in progress at most (its coroutine lanes), and
+    how many it handed to ``asyncio.to_thread``."""
+    return _Slots.used, _Slots.threaded
 
 
 async def _inline(function: Callable[[Any], Any], argument: Any) -> Any:
@@ -719,7 +721,13 @@ async def run_coroutine(item: tuple[int, Any, Any]) -> tuple[int, Any]:
 
     task, target, argument = item
     function = target if callable(target) else _resolve(target)
-    coro = (
+    if not inspect.iscoroutinefunction(function) and not callable(target):
+        # A user's plain function: asyncio.to_thread runs it, the probe on that thread's lane.
+        import asyncio
+
+        _Slots.threaded += 1
+        return task, await asyncio.to_thread(run_task, item)
+    coro = (  # a workload's own plain function holds the loop until it returns, as it would
         function(argument) if inspect.iscoroutinefunction(function) else _inline(function, argument)
     )
     sink = _sink()

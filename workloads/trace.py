@@ -469,6 +469,10 @@ class Trace:
             elif event[0] == events.WORKER_UP:
                 _, pid, tid, t, lane_kind, start_method = event
                 lane = self.lane_for(pid, tid, lane_kind)
+                if lane.kind != lane_kind:  # seen running before it said what it is: it says
+                    number = self._kind_count.get(lane_kind, 0) + 1
+                    self._kind_count[lane_kind] = number
+                    lane.kind, lane.index = lane_kind, number
                 lane.up_ns = t
                 lane.start_method = visible(start_method) if start_method else start_method
                 progress = True
