@@ -22,8 +22,9 @@ def test_sleeps_overlap_on_one_loop_in_far_less_than_their_sum(no_leftovers: Non
     slept = sum(float(text.split(",")[1].rstrip(")")) for text in inputs)
     assert stats.wall_s < slept / 4, (stats.wall_s, slept)
     assert {lane.pid for lane in trace.lanes} == {trace.info["supervisor_pid"]}  # one process
-    assert all(lane.kind == events.LANE_CORO for lane in trace.lanes)
-    assert len(trace.lanes) > 1 and stats.parallelism > 3  # tasks in progress together
+    slots = [lane for lane in trace.lanes if lane.kind == events.LANE_CORO]
+    assert {lane.kind for lane in trace.lanes} == {events.LANE_CORO, events.LANE_LOOP}
+    assert len(slots) > 1 and stats.parallelism > 3  # tasks in progress together
     assert [trace.results[t] for t in range(20)] == [f"'Return of {t}'" for t in range(20)]
     split = breakdown(trace)
     assert split.largest_loss() == "blocked" and split.blocked_by == "I/O"
@@ -32,7 +33,8 @@ def test_sleeps_overlap_on_one_loop_in_far_less_than_their_sum(no_leftovers: Non
 def test_cpu_bound_coroutines_hold_the_loop_one_after_another(no_leftovers: None) -> None:
     outcome = run(workload="sum-squares", tasks=6, params={"size": 200_000})
     trace = outcome.trace
-    assert len(trace.lanes) == 1  # never two in progress: one lane is all the loop needed
+    slots = [lane for lane in trace.lanes if lane.kind == events.LANE_CORO]
+    assert len(slots) == 1  # never two in progress: one lane is all the loop needed
     assert trace.stats().parallelism <= 1.05
     figures = assess(trace, outcome.status)
     assert figures.reading.startswith("one task at a time")
@@ -67,3 +69,24 @@ def test_a_users_plain_function_runs_in_to_thread_threads_on_lanes_of_their_own(
     assert len({lane.tid for lane in trace.lanes}) == 3  # the waits overlap, a thread each
     assert trace.stats().wall_s < 0.5
     assert "asyncio.to_thread" in assess(trace, outcome.status).reading
+
+
+def test_the_loops_own_lane_shows_each_step_and_a_blocking_call_as_one_long_one(
+    no_leftovers: None,
+) -> None:
+    sleeping = run(workload="sleep", tasks=6, params={"scale": 0.02}).trace
+    loops = [lane for lane in sleeping.lanes if lane.kind == events.LANE_LOOP]
+    assert len(loops) == 1 and sleeping.lanes[0] is loops[0]  # drawn above the tasks' lanes
+    steps = sleeping.steps
+    assert sorted(set(steps.task)) == list(range(6))
+    assert steps.count >= 12  # each sleep: a step up to its await, and one after it
+    spans = [steps.end[i] - steps.start[i] for i in range(steps.count)]
+    assert sum(spans) < sleeping.stats().wall_s * 1e9 / 4  # the loop mostly waited
+    computing = run(workload="sum-squares", tasks=4, params={"size": 200_000}).trace
+    steps = computing.steps
+    assert steps.count == 4, "a coroutine that never awaits is one step: it holds the loop"
+    for task in range(4):
+        assert (
+            steps.start[task] == computing.start[task]
+            or abs(steps.start[task] - computing.start[task]) < 1_000_000
+        )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workloads import pyinfo
-from workloads.events import LANE_PROC
+from workloads.events import LANE_LOOP, LANE_PROC
 from workloads.trace import UNSET, Trace
 
 PARTS = ("computing", "waiting_for_core", "blocked", "dispatch", "startup", "idle")
@@ -183,6 +183,8 @@ def breakdown(trace: Trace, baseline_cpu_bound: bool | None = None) -> Breakdown
     wait_missing = False
     started: set[int] = set()  # processes whose start-up is counted (once, whatever its lanes)
     for lane, index in zip(trace.lanes, trace.index, strict=False):
+        if lane.kind == LANE_LOOP:  # the loop's steps: its coroutines' time, counted there
+            continue
         up = begin
         known = trace.startup_ns(lane.pid) if lane.kind == LANE_PROC else None
         if known is not None:

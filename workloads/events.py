@@ -26,6 +26,7 @@ TASK_LEFT: Final = 10
 RUN_ENDED: Final = 11
 WORKER_READY: Final = 12
 TASK_DONE: Final = 13  # a task's whole record, start and end: one event per task
+STEP: Final = 14  # one step of a coroutine on its event loop's thread
 
 # (kind, t, info)
 RunStarted = tuple[Literal[1], int, dict[str, Any]]
@@ -66,6 +67,10 @@ WorkerReady = tuple[Literal[12], int, int, int]
 #  measured (no run-queue figure from this OS, no pickling on thread backends)
 TaskDone = tuple[Literal[13], int, int, int, int, int, int, int, str, str | None, int, int, int]
 
+# (kind, task, pid, tid, start, end, cpu_ns)  a coroutine's step (one send or throw) ran on
+# the loop's thread (pid, tid) from start to end, cpu_ns of it on a core
+Step = tuple[Literal[14], int, int, int, int, int, int]
+
 Event = (
     RunStarted
     | RunFinished
@@ -80,6 +85,7 @@ Event = (
     | RunEnded
     | WorkerReady
     | TaskDone
+    | Step
 )
 
 UNMEASURED = -1  # a time or size that was not measured (never 0: 0 is a measurement)
@@ -108,6 +114,7 @@ LANE_MAIN = "main"
 LANE_THREAD = "thread"
 LANE_PROC = "proc"
 LANE_INTERP = "interp"  # a sub-interpreter of an InterpreterPoolExecutor: its own GIL, one pid
+LANE_LOOP = "loop"  # an event loop's own thread: the steps of its coroutines, one at a time
 LANE_CORO = "coro"  # a coroutine on an event loop: lanes are slots of tasks in progress
 CORO_TID = 0x8000_0000  # a coroutine slot's lane id is this + its slot (no real thread's id)
 
@@ -215,3 +222,8 @@ def task_done(
         TASK_DONE, task, pid, tid, start, end, cpu_ns, status, result, error,
         wait_ns, in_bytes, out_bytes,
     )  # fmt: skip
+
+
+def step(task: int, pid: int, tid: int, start: int, end: int, cpu_ns: int) -> Step:
+    """One step of ``task``'s coroutine ran on the loop thread ``(pid, tid)``."""
+    return (STEP, task, pid, tid, start, end, cpu_ns)

@@ -14,9 +14,11 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
     """``{"traceEvents": [...]}``: one complete ("X") event per task, names for every lane."""
     origin, _ = trace.span_ns()
     out: list[dict[str, Any]] = []
+    # An event loop's lane of steps is drawn live only: a recording keeps the tasks.
+    shown = [lane for lane in trace.lanes if lane.kind != events.LANE_LOOP]
     pids: dict[int, int] = {}
     tids: dict[int, int] = {}
-    for lane in trace.lanes:
+    for lane in shown:
         if lane.pid not in pids:
             pids[lane.pid] = len(pids) + 1
             name = lane.label if lane.kind == events.LANE_PROC else f"pid {lane.pid}"
@@ -65,7 +67,7 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                 "args": args,
             }
         )
-    for lane in trace.lanes:
+    for lane in shown:
         for name, t, extra in (
             ("worker up", lane.up_ns, {}),
             ("worker down", lane.down_ns, {"exitcode": lane.exitcode}),
@@ -119,7 +121,7 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                     "exitcode": lane.exitcode,
                     **_startup(trace, lane.pid, origin),
                 }
-                for lane in trace.lanes
+                for lane in shown
             ],
         },
     }

@@ -662,33 +662,57 @@ class _Stepper:
     """Drives a coroutine one step (``send`` or ``throw``) at a time for the task that awaits
     it, adding up the CPU time of its steps: the time the coroutine itself held the loop."""
 
-    __slots__ = ("coro", "cpu", "steps")
+    __slots__ = ("coro", "cpu", "sink", "steps", "task")
 
-    def __init__(self, coro: Any) -> None:
+    def __init__(self, coro: Any, task: int = 0, sink: Sink | None = None) -> None:
         self.coro = coro
         self.cpu = 0
         self.steps = 0
+        self.task = task
+        self.sink = sink  # where each step is told, on the loop's lane (None: only summed)
+
+    def _told(self, start: int, began: int) -> None:
+        spent = _thread_time() - began
+        self.cpu += spent
+        sink = self.sink
+        if sink is not None:
+            end = _perf()
+            sink.emit(
+                events.step(
+                    self.task, sink.pid, _loop_lane(sink), start, end, min(spent, end - start)
+                )
+            )
 
     def __await__(self) -> Any:
         send, throw = self.coro.send, self.coro.throw
         value: Any = None
         error: BaseException | None = None
         while True:
+            start = _perf()
             began = _thread_time()
             try:
                 yielded = send(value) if error is None else throw(error)
             except StopIteration as stop:
-                self.cpu += _thread_time() - began
+                self._told(start, began)
                 return stop.value
             except BaseException:
-                self.cpu += _thread_time() - began
+                self._told(start, began)
                 raise
-            self.cpu += _thread_time() - began
+            self._told(start, began)
             self.steps += 1
             try:
                 value, error = (yield yielded), None
             except BaseException as exc:  # noqa: BLE001 - a cancellation or a future's error: passed in
                 value, error = None, exc
+
+
+def _loop_lane(sink: Sink) -> int:
+    """The loop thread's lane id, announced the first time one of its steps is told."""
+    tid = threading.get_native_id()
+    if tid not in _Slots.loops:
+        _Slots.loops.add(tid)
+        sink.emit(events.worker_up(sink.pid, tid, _perf(), events.LANE_LOOP, None))
+    return tid
 
 
 class _Slots:
@@ -700,6 +724,7 @@ class _Slots:
     used = 0
     announced: set[int] = set()
     threaded = 0  # tasks handed to asyncio.to_thread
+    loops: set[int] = set()  # the loop threads whose lanes are announced
 
 
 def coroutine_lanes() -> tuple[int, int]:
@@ -740,10 +765,11 @@ async def run_coroutine(item: tuple[int, Any, Any]) -> tuple[int, Any]:
     if slot == _Slots.used:
         _Slots.used += 1
     tid = events.CORO_TID + slot
+    _loop_lane(sink)  # the loop's own lane first, above its tasks'
     if slot not in _Slots.announced:
         _Slots.announced.add(slot)
         sink.emit(events.worker_up(sink.pid, tid, _perf(), events.LANE_CORO, None))
-    stepper = _Stepper(coro)
+    stepper = _Stepper(coro, task, sink)
     t0 = _perf()
     sink.emit(events.task_started(task, sink.pid, tid, t0))
     failure: TaskFailure | None = None

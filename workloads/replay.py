@@ -39,6 +39,7 @@ _LANE_KINDS = (
     events.LANE_MAIN,
     events.LANE_CORO,
     events.LANE_INTERP,
+    events.LANE_LOOP,
 )
 
 # Chrome traces keep float microseconds: a nested call's end can come out a hair after its

@@ -55,6 +55,7 @@ _LANE_KINDS = (
     events.LANE_PROC,
     events.LANE_CORO,
     events.LANE_INTERP,
+    events.LANE_LOOP,
 )
 CONTINUED = 1  # flag: the text goes on in the next record
 ERROR_TEXT = 2  # flag: a finished task's text is its error, not its result
@@ -185,6 +186,9 @@ class Writer:
         elif event[0] == events.TASK_STARTED:
             _, task, pid, tid, t = event
             fields = (task, pid, tid, t, 0, 0, 0, 0, 0)
+        elif event[0] == events.STEP:
+            _, task, pid, tid, start, end, cpu = event
+            fields = (task, pid, tid, start, end, cpu, 0, 0, 0)
         elif event[0] == events.WORKER_UP:
             _, pid, tid, t, lane_kind, start_method = event
             fields = (0, pid, tid, 0, t, 0, 0, 0, 0)
@@ -381,6 +385,8 @@ def decode(raw: bytes) -> list[events.Event]:
                 append((done, task, pid, tid, start, end, cpu, status, said, None, wait, inb, outb))
         elif kind == events.TASK_STARTED:
             append((events.TASK_STARTED, task, pid, tid, start))
+        elif kind == events.STEP:
+            append((events.STEP, task, pid, tid, start, end, cpu))
         elif kind == events.WORKER_UP:
             method = text.decode() or None
             append((events.WORKER_UP, pid, tid, end, _LANE_KINDS[status], method))

@@ -68,6 +68,29 @@ class StrColumn:
         return self._data[start : start + length].decode("utf-8", "replace")
 
 
+class Steps:
+    """The steps of coroutines on an event loop's thread, in columns like the tasks' own (a
+    loop lane's index reads these instead of the tasks)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.task = array("i")
+        self.start = array("q")
+        self.end = array("q")
+        self.cpu = array("q")
+        self.status = array("b")
+
+    def add(self, task: int, start: int, end: int, cpu: int) -> int:
+        """Keep one step; its id."""
+        self.task.append(task)
+        self.start.append(start)
+        self.end.append(end)
+        self.cpu.append(cpu)
+        self.status.append(events.OK)
+        self.count += 1
+        return self.count - 1
+
+
 class LaneIndex:
     """The finished tasks of one lane in start order, with running sums of busy and CPU time.
 
@@ -76,7 +99,7 @@ class LaneIndex:
     the number of tasks. This keeps a timeline frame O(lanes × width × log tasks).
     """
 
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, trace: Trace | Steps) -> None:
         self._start = trace.start
         self._end = trace.end
         self._cpu = trace.cpu
@@ -94,6 +117,9 @@ class LaneIndex:
 
     def end_of(self, position: int) -> int:
         return self._end[self.tasks[position]]
+
+    def cpu_of(self, position: int) -> int:
+        return self._cpu[self.tasks[position]]
 
     def add_span(self, task: int, start: int, end: int, cpu: int, failed: bool) -> None:
         """Record a finished task whose columns hold ``start``, ``end`` and ``cpu``."""
@@ -193,6 +219,8 @@ class Lane:
             return f"thread {self.index} · pid {self.pid}/tid {self.tid}"
         if self.kind == events.LANE_MAIN:
             return f"main · pid {self.pid}"
+        if self.kind == events.LANE_LOOP:
+            return f"loop · pid {self.pid}/tid {self.tid} (steps)"
         if self.kind == events.LANE_INTERP:
             return f"interp {self.index} · pid {self.pid}/tid {self.tid}"
         if self.kind == events.LANE_CORO:
@@ -281,6 +309,7 @@ class Trace:
         self.out_bytes = array("i")
         self.lane = array("i")
         self.status = array("b")
+        self.steps = Steps()  # coroutine steps on loop lanes (asyncio)
         self.inputs = StrColumn()
         self.results = StrColumn()
         self.errors: dict[int, str] = {}
@@ -330,7 +359,7 @@ class Trace:
         self._kind_count[kind] = number
         lane = Lane(id=len(self.lanes), pid=pid, tid=tid, kind=kind, index=number)
         # The index exists before the lane is visible to readers on other threads.
-        self.index.append(LaneIndex(self))
+        self.index.append(LaneIndex(self.steps if kind == events.LANE_LOOP else self))
         self._lane_by_key[key] = lane.id
         self.lanes.append(lane)
         return lane
@@ -476,6 +505,13 @@ class Trace:
                 lane.up_ns = t
                 lane.start_method = visible(start_method) if start_method else start_method
                 progress = True
+            elif event[0] == events.STEP:
+                _, task, pid, tid, t0, t1, cpu = event
+                lane = self.lane_for(pid, tid, events.LANE_LOOP)
+                if lane.kind == events.LANE_LOOP:
+                    index[lane.id].add_span(self.steps.add(task, t0, t1, cpu), t0, t1, cpu, False)
+                    if t1 > last:
+                        last = t1
             elif event[0] == events.WORKER_READY:
                 _, pid, t, created = event
                 self.workers[pid] = (created, t)

@@ -113,7 +113,7 @@ def render_lane(
 
     def known(position: int) -> bool:
         """Whether the CPU time of the finished task at ``position`` was measured."""
-        return cpu_measured and position >= 0 and trace.cpu[index.tasks[position]] != UNSET
+        return cpu_measured and position >= 0 and index.cpu_of(position) != UNSET
 
     glyphs: list[str] = []
     styles: list[str | None] = []

@@ -105,7 +105,9 @@ class SummaryPanel(Static):
                 text.append(view.error, style="red")
             else:
                 text.append(f"→ {view.result if view.result is not None else '…'}")
-            if lane is not None:
+            if lane is not None and lane.kind == events.LANE_CORO:  # a slot, not a thread
+                text.append(f" · pid {lane.pid} · coroutine on the loop")
+            elif lane is not None:
                 text.append(
                     f" · pid {lane.pid}"
                     + (f"/tid {lane.tid}" if lane.tid not in (lane.pid, 0) else "")

@@ -171,7 +171,7 @@ class TimelineView(LineCacheWidget, can_focus=True):
         best: tuple[int, int] | None = None
         candidates: list[tuple[int, int]] = []
         for lane_id, index in enumerate(trace.index):
-            if len(index):
+            if len(index) and trace.lanes[lane_id].kind != events.LANE_LOOP:  # tasks, not steps
                 at = bisect_right(index.tasks, key[0], key=trace.start.__getitem__)
                 for pos in (at - 2, at - 1, at, at + 1):
                     if 0 <= pos < len(index):
@@ -202,6 +202,8 @@ class TimelineView(LineCacheWidget, can_focus=True):
             short, number = "main", lane.pid
         elif lane.kind == events.LANE_INTERP:  # a sub-interpreter's thread
             short, number = f"i{lane.index}", lane.tid
+        elif lane.kind == events.LANE_LOOP:  # the event loop's own thread: its steps
+            short, number = "loop", lane.tid
         elif lane.kind == events.LANE_CORO:  # a slot of the one event loop's tasks
             short, number = f"c{lane.index}", lane.pid
         elif lane.tid in (lane.pid, 0):  # a worker process's main thread
