@@ -100,6 +100,8 @@ def test_loky_runs_its_own_workers_and_a_killed_one_ends_the_run_as_crashed(
     assert trace.info["supervisor_pid"] not in {lane.pid for lane in trace.lanes}
     assert {lane.start_method for lane in trace.lanes if lane.tasks} == {"loky"}
     assert not trace.left_behind(), "loky's own resource tracker is its helper, not a task's"
+    started = [trace.startup_ns(lane.pid) for lane in trace.lanes if lane.tasks]
+    assert all(known is not None and known[1] > known[0] for known in started), started
     crashed = subprocess.run(
         [sys.executable, "-m", "tui.cli", "run", "-w", "crash", "-b", "loky", "--tasks", "6",
          "--crash-at", "2", "--crash-how", "kill"],

@@ -97,6 +97,20 @@ class TaskFailure:
         return f"TaskFailure({self.error!r})"
 
 
+def _created_ns() -> int:
+    """When this process was created, on ``perf_counter_ns``'s clock (Linux: its start time
+    in clock ticks since boot, 10 ms steps), or UNMEASURED."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()
+        ticks = int(fields[19])  # field 22 of the whole line: starttime
+        since_boot = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+        started = ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return events.UNMEASURED
+    return time.perf_counter_ns() - (since_boot - started)
+
+
 class Sink:
     """One process's event channel to the supervisor: events go into the process's shared-
     memory ring the moment they happen; a connection to the supervisor names the ring and,
@@ -108,7 +122,8 @@ class Sink:
         self._conn = multiprocessing.connection.Client(address, family="AF_UNIX")
         self._closed = False
         self.lanes: list[_Lane] = []  # its threads' lanes: what the probe itself cost them
-        hello = ("hello", self.pid, str(self.ring.path), time.perf_counter_ns())  # ready now
+        # Ready now; created when the OS says (for workers whose start nobody here timed).
+        hello = ("hello", self.pid, str(self.ring.path), time.perf_counter_ns(), _created_ns())
         self._conn.send_bytes(pickle.dumps(hello, pickle.HIGHEST_PROTOCOL))
 
     def emit(self, event: events.Event) -> None:

@@ -173,6 +173,8 @@ class Pump:
             if pid != os.getpid():  # workers coming up are progress, before any task
                 handle = self._known.get(pid) or backends.STARTED.get(pid)
                 created = getattr(handle, "created_ns", events.UNMEASURED)
+                if created == events.UNMEASURED and len(hello) > 4:  # started by others (loky)
+                    created = int(hello[4])
                 self.emit(events.worker_ready(pid, int(hello[3]), created))
             with contextlib.suppress(OSError):
                 self._rings[conn] = ring.Reader(str(hello[2]), pid)
