@@ -360,6 +360,7 @@ FRESH_NS = 10_000  # a reading this recent serves as the next task's start readi
 # wall time less its CPU time.
 SCHEDSTAT = "/proc/thread-self/schedstat"
 QUEUE_MIN_NS = 100_000
+QUEUE_FRESH_NS = 1_000_000
 # Pickling a task's argument and result again to tell their sizes costs a few µs: done for
 # every task of SIZE_ALWAYS_NS or more, and for one in SIZE_EVERY of shorter ones (the first
 # included); the others' sizes are not measured (a result that is not a plain scalar is always
@@ -367,10 +368,9 @@ QUEUE_MIN_NS = 100_000
 SIZE_ALWAYS_NS = 50_000
 SIZE_EVERY = 16
 # The probe's own time around a task is a few µs (tens after a long task: cold caches); one
-# that took a millisecond or more was preempted in it
-# (another thread took the GIL, the OS a core): not the probe's cost, so not counted in it.
+# that took a millisecond or more was preempted in it (another thread took the GIL, the OS a
+# core): not the probe's cost, so not counted in it.
 PREEMPTED_NS = 1_000_000
-QUEUE_FRESH_NS = 1_000_000
 
 
 def _queue_time(fd: int) -> int:
@@ -467,8 +467,8 @@ class _Lane:
         # (A sub-interpreter has a GIL of its own: letting go of it hands nothing over.)
         self.read_queue: Callable[[int], int] = (
             _queue_time
-            if _State.lane_kind in (events.LANE_PROC, events.LANE_INTERP)
-            else _queue_time_holding_gil()
+            if self.runq < 0 or _State.lane_kind in (events.LANE_PROC, events.LANE_INTERP)
+            else _queue_time_holding_gil()  # (ctypes is loaded only where it is needed)
         )
         self.queued = 0  # its run-queue time at the last reading
         self.queued_at = -QUEUE_FRESH_NS - 1  # when that was
@@ -567,7 +567,7 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
             text = scalar if scalar is not None else short_repr(result)
     # The argument as it travelled (the function goes by name, the same for every task).
     in_bytes = (
-        _pickled_size(argument)
+        _pickled(argument)[0]
         if _State.measure_input
         and (failure is not None or t1 - t0 >= SIZE_ALWAYS_NS or n % SIZE_EVERY == 1)
         else _UNMEASURED
@@ -576,7 +576,7 @@ def run_task(item: tuple[int, Any, Any]) -> Any:
         lane.writer.done(task, lane.tid, t0, t1, cpu, _OK, text, waited, in_bytes, out_bytes)
     else:
         if _State.check_pickle:
-            out_bytes = _pickled_size(failure)
+            out_bytes = _pickled(failure)[0]
         lane.writer.emit(
             events.task_done(
                 task,
@@ -621,16 +621,13 @@ def _cpu(lane: _Lane, t0: int, t1: int) -> tuple[int, int]:
     return cpu, min(max(waited, 0), wall - cpu)
 
 
-def _pickled_size(value: Any) -> int:
-    """How many bytes ``value`` takes pickled (UNMEASURED if it cannot be)."""
-    try:
-        return len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
-    except Exception:  # noqa: BLE001 - pickling raises many kinds
-        return _UNMEASURED
-
-
 def _pickled(value: Any) -> tuple[int, str | None]:
-    """``value``'s pickled size, or why it cannot travel back to the parent."""
+    """``value``'s pickled size (UNMEASURED if it cannot be pickled), and why it cannot travel
+    back to the parent, or None.
+
+    A pool pickles results in a helper thread; one that fails is reported far from its task
+    (multiprocessing.Pool.map raises for the whole map). Checked here, it is one task's error.
+    """
     try:
         return len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)), None
     except Exception as exc:  # noqa: BLE001 - pickling raises many kinds
@@ -646,23 +643,10 @@ def _run_unobserved(item: tuple[int, Any, Any]) -> Any:
     except BaseException as exc:  # noqa: BLE001 - SystemExit in a task must not hang a Pool
         return TaskFailure(error_text(exc))
     if _State.check_pickle:
-        problem = _unpicklable(result)
+        problem = _pickled(result)[1]
         if problem is not None:
             return TaskFailure(problem)
     return result
-
-
-def _unpicklable(value: Any) -> str | None:
-    """Why ``value`` cannot travel back to the parent, or None.
-
-    A pool pickles results in a helper thread; one that fails is reported far from its task
-    (multiprocessing.Pool.map raises for the whole map). Checked here, it is one task's error.
-    """
-    try:
-        pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # noqa: BLE001 - pickling raises many kinds
-        return f"the result {short_repr(value)} cannot be pickled: {error_text(exc)}"
-    return None
 
 
 def process_entry(address: str, start_method: str | None, item: tuple[int, Any, Any]) -> None:
