@@ -14,20 +14,13 @@ from rich.text import Text
 from tui.render import breakdown as breakdown_bar
 from tui.render import sweep as sweep_chart
 from tui.render import timeline
+from tui.render.lanes import lane_line
 from workloads import breakdown, catalog, pyinfo, session
 from workloads import compare as comparing
 from workloads.compare import CompareResult
 from workloads.spec import BACKENDS, MODES, PROCESS_BACKENDS, RunSpec
 from workloads.text import visible
 from workloads.trace import left_text
-
-STYLES = {
-    timeline.BAR_A: "bold green",
-    timeline.BAR_B: "bold cyan",
-    timeline.ERROR: "bold red",
-    timeline.RUNNING: "yellow",
-    timeline.STARTUP: "blue",
-}
 
 
 def _console() -> Console:
@@ -57,12 +50,7 @@ def _title(spec: RunSpec, detail: dict[str, Any]) -> str:
 def timeline_text(trace: Any, width: int) -> list[Text]:
     """The compact timeline: one line per lane and an axis."""
     lines, axis_line = timeline.rows(trace, width)
-    out = []
-    for label, runs in lines:
-        text = Text(label + " ", style="dim")
-        for glyphs, style in runs:
-            text.append(glyphs, style=STYLES.get(style or "", ""))
-        out.append(text)
+    out = [lane_line(label + " ", runs) for label, runs in lines]
     out.append(Text(axis_line, style="dim"))
     return out
 

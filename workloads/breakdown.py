@@ -29,7 +29,7 @@ LABELS = {
     "startup": "start-up",
     "idle": "idle",
 }
-THREAD_BACKENDS = ("threads", "thread-pool")
+THREAD_BACKENDS = ("threads", "thread-pool")  # threads of one process: they share a GIL
 CPU_IDLE = 0.25  # CPU parallelism below this: the cores had nothing to run
 ONE_CORE = 0.75  # from this, one core was kept busy
 
@@ -142,9 +142,16 @@ def usable_cpus(trace: Trace) -> int:
     return int(recorded) if isinstance(recorded, int) and recorded > 0 else pyinfo.usable_cpus()
 
 
-def _backend(trace: Trace) -> str:
+def backend_of(trace: Trace) -> str:
+    """The backend that ran ``trace`` (``recorded`` for another tool's recording)."""
     spec = trace.info.get("spec")
     return str(spec.get("backend")) if isinstance(spec, dict) else "recorded"
+
+
+def gil_on(trace: Trace) -> bool:
+    """Whether the Python that ran ``trace`` had the GIL on (unknown counts as on)."""
+    python = trace.info.get("python")
+    return not (isinstance(python, dict) and python.get("gil_enabled") is False)
 
 
 def blocked_by(trace: Trace, cpu_parallelism: float, baseline_cpu_bound: bool | None = None) -> str:
@@ -155,9 +162,7 @@ def blocked_by(trace: Trace, cpu_parallelism: float, baseline_cpu_bound: bool | 
     baseline), or, without one, the run kept one core busy (one thread ran while the others
     waited). With the cores idle it is I/O; between the two, it cannot be told apart.
     """
-    python = trace.info.get("python")
-    gil = not (isinstance(python, dict) and python.get("gil_enabled") is False)
-    if _backend(trace) not in THREAD_BACKENDS or not gil:
+    if backend_of(trace) not in THREAD_BACKENDS or not gil_on(trace):
         return "I/O"
     if cpu_parallelism < CPU_IDLE:
         return "I/O"

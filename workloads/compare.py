@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from workloads import pyinfo, session
-from workloads.breakdown import Breakdown, Observer, breakdown, usable_cpus, workers_of
+from workloads.breakdown import (
+    THREAD_BACKENDS,
+    Breakdown,
+    Observer,
+    backend_of,
+    breakdown,
+    gil_on,
+    usable_cpus,
+    workers_of,
+)
 from workloads.spec import (
     BACKENDS,
     MAX_WORKERS,
@@ -27,7 +36,6 @@ from workloads.spec import (
 )
 from workloads.trace import RunStats, Trace
 
-THREAD_BACKENDS = ("threads", "thread-pool")
 TINY_TASK_S = 0.001  # below this a task costs less than handing it over
 CPU_BOUND_SHARE = 0.5  # tasks on a CPU at least half their time (one at a time) compute
 SCALES = 1.3  # a parallelism or speedup at least this high is a real gain, not noise
@@ -126,14 +134,13 @@ def assess(
 ) -> Figures:
     """The figures and the reading of one run, against ``baseline`` when there is one;
     ``observer``: what watching it cost, where known (a live run's)."""
-    spec = trace.info.get("spec")
-    backend = str(spec.get("backend")) if isinstance(spec, dict) else "recorded"
+    backend = backend_of(trace)
     stats = trace.stats()
     workers = workers_of(trace)
     usable = usable_cpus(trace)
     cores = max(1, min(workers, usable))
     python = trace.info.get("python")
-    gil = not (isinstance(python, dict) and python.get("gil_enabled") is False)
+    gil = gil_on(trace)
     reenabled = gil and isinstance(python, dict) and python.get("free_threaded_build") is True
     chunksize = trace.detail.get("chunksize")
     figures = Figures(

@@ -10,18 +10,11 @@ from rich.text import Text
 
 from tui.render import breakdown as breakdown_bar
 from tui.render import timeline
+from tui.render.lanes import lane_line
 from workloads.breakdown import PARTS
 from workloads.compare import Figures
 from workloads.text import visible
 from workloads.trace import Trace
-
-STYLES = {
-    timeline.BAR_A: "bold green",
-    timeline.BAR_B: "bold cyan",
-    timeline.ERROR: "bold red",
-    timeline.RUNNING: "yellow",
-    timeline.STARTUP: "blue",
-}
 
 
 @dataclass(frozen=True)
@@ -70,10 +63,9 @@ def timelines(a: Side, b: Side, width: int) -> list[Text]:
         )
         out.append(Text(f"{side.name}: {side.title}", style="bold"))
         for label, runs in lanes:
-            line = Text(f"{side.name} {label}"[:label_width].ljust(label_width) + " ", style="dim")
-            for glyphs, style in runs:
-                line.append(glyphs, style=STYLES.get(style or "", ""))
-            out.append(line)
+            out.append(
+                lane_line(f"{side.name} {label}"[:label_width].ljust(label_width) + " ", runs)
+            )
     out.append(Text(axis[1:] if axis.startswith(" ") else axis, style="dim"))
     return out
 
