@@ -644,15 +644,9 @@ def _compare(spec: Any, backends: list[str], args: argparse.Namespace, rows: Any
     else:
         report.print_compare(spec, results)
         if trace_dir is not None:
-            names = ", ".join(trace_name(spec, r.backend, _row(r)) for r in results)
+            names = ", ".join(trace_name(spec, r.backend, r.row) for r in results)
             print(f"traces written to {trace_dir}/: {names}")
     return max((_exit_code(r.outcome) for r in results), default=EXIT_OK)
-
-
-def _row(result: Any) -> Any:
-    from workloads.compare import Row
-
-    return Row(result.backend, result.knob, result.value)
 
 
 def run() -> None:

@@ -437,6 +437,11 @@ class CompareResult:
     value: int | None = None  # its value in this row
 
     @property
+    def row(self) -> Row:
+        """The comparison's row this result ran."""
+        return Row(self.backend, self.knob, self.value)
+
+    @property
     def label(self) -> str:
         """``process-pool`` or, in a sweep, ``process-pool · chunksize 10``."""
         return self.backend if self.knob is None else f"{self.backend} · {self.knob} {self.value}"

@@ -166,18 +166,18 @@ class Pump:
                 self.probe_ns += int(spent)
                 self.probe_tasks += int(tasks)
             return True
-        if pid is None:  # the first message on a connection names the worker and its ring
-            hello = pickle.loads(data)
-            pid = self._conns[conn] = int(hello[1])
-            self._learn_handles()
-            if pid != os.getpid():  # workers coming up are progress, before any task
-                handle = self._known.get(pid) or backends.STARTED.get(pid)
-                created = getattr(handle, "created_ns", events.UNMEASURED)
-                if created == events.UNMEASURED and len(hello) > 4:  # started by others (loky)
-                    created = int(hello[4])
-                self.emit(events.worker_ready(pid, int(hello[3]), created))
-            with contextlib.suppress(OSError):
-                self._rings[conn] = ring.Reader(str(hello[2]), pid)
+        # The first message on a connection names the worker and its ring.
+        hello = pickle.loads(data)
+        pid = self._conns[conn] = int(hello[1])
+        self._learn_handles()
+        if pid != os.getpid():  # workers coming up are progress, before any task
+            handle = self._known.get(pid) or backends.STARTED.get(pid)
+            created = getattr(handle, "created_ns", events.UNMEASURED)
+            if created == events.UNMEASURED and len(hello) > 4:  # started by others (loky)
+                created = int(hello[4])
+            self.emit(events.worker_ready(pid, int(hello[3]), created))
+        with contextlib.suppress(OSError):
+            self._rings[conn] = ring.Reader(str(hello[2]), pid)
         return True
 
     def _forward(self, reader: ring.Reader) -> None:

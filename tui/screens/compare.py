@@ -109,7 +109,7 @@ class CompareScreen(Screen[Compared]):
         self.order = list(self.rows)
         self.results: list[comparing.CompareResult] = list(results or [])
         if results is not None:
-            self.order = [comparing.Row(r.backend, r.knob, r.value) for r in self.results]
+            self.order = [r.row for r in self.results]
             self.rows = list(self.order)
         self._session: session.Session | None = None
         self._baseline: comparing.Baseline | None = None
