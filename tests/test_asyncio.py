@@ -90,3 +90,27 @@ def test_the_loops_own_lane_shows_each_step_and_a_blocking_call_as_one_long_one(
             steps.start[task] == computing.start[task]
             or abs(steps.start[task] - computing.start[task]) < 1_000_000
         )
+
+
+def test_workers_limits_the_coroutines_in_progress_and_the_rest_wait_queued(
+    no_leftovers: None,
+) -> None:
+    trace = run(workload="sleep", tasks=9, workers=3, params={"scale": 0.02}).trace
+    slots = [lane for lane in trace.lanes if lane.kind == events.LANE_CORO]
+    assert len(slots) == 3  # never more than three in progress
+    assert trace.stats().parallelism <= 3.05
+    starts = sorted(trace.start[t] for t in range(9))
+    assert starts[3] - starts[0] > 10_000_000, "the fourth waited for a free slot"
+    assert trace.info["spec"]["workers"] == 3
+
+
+def test_the_dashboard_shows_no_limit_on_asyncio_until_workers_are_set() -> None:
+    from tui.choices import Choices
+
+    choices = Choices(backend="asyncio")
+    assert choices.workers_label() == "no limit"
+    assert not choices.to_spec().workers_given
+    limited = choices.with_workers(+1)
+    assert limited.workers_label() == choices.workers + 1 and limited.to_spec().workers_given
+    assert choices.with_text("workers", "4").to_spec().workers == 4
+    assert choices.with_text("workers", "4").with_text("workers", "").workers_label() == "no limit"

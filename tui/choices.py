@@ -20,6 +20,7 @@ class Choices:
     start_method: str | None = None
     mode: str = "map"
     workers: int = field(default_factory=pyinfo.usable_cpus)
+    workers_given: bool = False  # set by the user (asyncio then limits its coroutines to it)
     chunksize: int | None = None
     tasks: int | None = None
     params: tuple[tuple[str, Any], ...] = ()
@@ -82,7 +83,7 @@ class Choices:
             backend=self.backend,
             start_method=self.start_method,
             mode=self.mode,
-            workers=self.workers,
+            workers=self.workers if self.workers_given else None,
             chunksize=self.chunksize,
             tasks=self.tasks,
             params=dict(self.params),
@@ -101,7 +102,13 @@ class Choices:
         return replace(self, backend=backend)
 
     def with_workers(self, delta: int) -> Choices:
-        return replace(self, workers=max(1, min(256, self.workers + delta)))
+        return replace(self, workers=max(1, min(256, self.workers + delta)), workers_given=True)
+
+    def workers_label(self) -> str | int:
+        """The pool size; asyncio has none unless the user set one."""
+        if self.backend == "asyncio" and not self.workers_given:
+            return "no limit"
+        return self.workers
 
     def cycle_start_method(self) -> Choices:
         methods = pyinfo.available_start_methods()
@@ -120,7 +127,9 @@ class Choices:
         """A field typed by the user; raises SpecError naming the value when it is refused."""
         text = text.strip()
         if name in ("workers", "chunksize", "tasks"):
-            if name != "workers" and text.lower() in ("", "default", "auto"):
+            if text.lower() in ("", "default", "auto", "no limit"):
+                if name == "workers":
+                    return replace(self, workers=pyinfo.usable_cpus(), workers_given=False)
                 unset: dict[str, Any] = {name: None}
                 return replace(self, **unset)
             try:
@@ -128,6 +137,8 @@ class Choices:
             except ValueError:
                 raise SpecError(f"{name}: {text!r} is not a whole number") from None
             number: dict[str, Any] = {name: value}
+            if name == "workers":
+                number["workers_given"] = True
             changed = replace(self, **number)
             changed.to_spec()
             return changed

@@ -69,7 +69,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--start-method", help="fork, spawn or forkserver (default: this Python's)")
     group.add_argument("--mode", default="map", help="map, as-completed or wait (default map)")
     group.add_argument(
-        "--workers", type=int, help="pool size (default: the CPUs this process may use)"
+        "--workers",
+        type=int,
+        help="pool size (default: the CPUs this process may use); asyncio: coroutines in "
+        "progress at once (default: no limit)",
     )
     group.add_argument(
         "--chunksize", type=int, help="tasks per hand-over in map (default: the library's)"
@@ -264,6 +267,7 @@ def _choices_from(args: argparse.Namespace) -> Any:
     }
     if args.workers is not None:
         fields["workers"] = args.workers
+        fields["workers_given"] = True
     return Choices(**fields)
 
 

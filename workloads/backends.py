@@ -345,10 +345,18 @@ def _asyncio(d: Drive) -> None:
 async def _coroutines(d: Drive) -> None:
     import asyncio
 
+    run = probe.run_coroutine
+    if d.spec.workers_given:  # --workers: at most that many coroutines in progress at once
+        limit = asyncio.Semaphore(d.spec.workers)
+
+        async def run(item: Item) -> tuple[int, Any]:
+            async with limit:
+                return await probe.run_coroutine(item)
+
     futures = []
     for item in d.items:
         d.submitted(item[0])
-        futures.append(asyncio.ensure_future(probe.run_coroutine(item)))
+        futures.append(asyncio.ensure_future(run(item)))
     if d.spec.mode == "map":  # gather: every result, in input order, once all are done
         for task, result in await asyncio.gather(*futures):
             d.received(task, result)

@@ -514,7 +514,7 @@ class Row:
         """``spec`` on this row's backend, with its value."""
         on = spec.with_backend(self.backend)
         if self.knob == "workers":
-            return replace(on, workers=self.value or on.workers)
+            return replace(on, workers=self.value or on.workers, workers_given=True)
         if self.knob == "chunksize":
             return replace(on, chunksize=self.value)
         return on

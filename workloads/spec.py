@@ -130,6 +130,9 @@ class RunSpec:
     target: TargetRef | None = None
     inputs: tuple[Any, ...] | None = None
     stall_timeout: float = 5.0
+    # Whether ``workers`` was chosen rather than defaulted: asyncio limits its coroutines to
+    # ``workers`` at once (a semaphore) only when asked; by default every task starts at once.
+    workers_given: bool = True
 
     def with_backend(self, backend: str) -> RunSpec:
         """The same run on another backend (validated: start method, workers)."""
@@ -153,7 +156,7 @@ class RunSpec:
             "backend": self.backend,
             "start_method": self.start_method,
             "mode": self.mode,
-            "workers": self.workers,
+            "workers": self.workers if self.workers_given or self.backend != "asyncio" else None,
             "chunksize": self.chunksize,
             "tasks": self.tasks,
             "params": dict(self.params),
@@ -346,6 +349,7 @@ def build_spec(
             default_tasks = len(resolved["url"])
 
     count = tasks if tasks is not None else default_tasks
+    workers_given = workers is not None
     if workers is None:
         workers = pyinfo.usable_cpus()
     return RunSpec(
@@ -360,4 +364,5 @@ def build_spec(
         target=target_ref,
         inputs=input_values,
         stall_timeout=stall_timeout,
+        workers_given=workers_given,
     )

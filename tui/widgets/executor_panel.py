@@ -113,7 +113,7 @@ class ExecutorPanel(Vertical):
         fixed.rstrip()
         self.query_one("#fixed", Static).update(fixed)
         values: dict[str, Any] = {
-            "workers": choices.workers,
+            "workers": choices.workers_label(),
             "chunksize": choices.chunksize or "default",
             "tasks": choices.tasks or "default",
         }
