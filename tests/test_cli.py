@@ -282,6 +282,7 @@ def test_list_json(cli_env: dict[str, str]) -> None:
         "asyncio",
         "loky",
         "interpreter-pool",
+        "dask",
     ]
 
 

@@ -25,6 +25,7 @@ from textual.widgets import Footer, OptionList, Static
 from tui import lifecycle
 from tui.choices import Choices
 from tui.player import Player
+from tui.render.dask import dask_lines
 from tui.render.diff import Side, against
 from tui.sampler import CpuSample, PsutilSampler, Sampler
 from tui.screens.compare import Compared, CompareScreen
@@ -118,8 +119,8 @@ class ConcvizApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
-            Binding(str(number), f"backend('{name}')", f"Backend {name}", show=False)
-            for number, name in enumerate(BACKENDS, start=1)
+            Binding(key, f"backend('{name}')", f"Backend {name}", show=False)
+            for key, name in zip("1234567890", BACKENDS, strict=True)
         ),
         Binding("r", "run", "Run"),
         Binding("x", "cancel", "Cancel"),
@@ -171,6 +172,7 @@ class ConcvizApp(App[None]):
         self.sweep_text = sweep  # what S sweeps (KNOB=V1,V2,...); None: chosen by the backend
         self.pinned: Side | None = None  # the run P pinned as "A": later runs are shown against it
         self.choices = choices or Choices()
+        self._linked: Trace | None = None  # the run whose dask dashboard link was told
         self.sampler: Sampler = sampler or PsutilSampler()
         self.clock = clock
         self.trace: Trace | None = trace
@@ -522,6 +524,11 @@ class ConcvizApp(App[None]):
                 batch = batch[:budget]
             trace.ingest(batch)
             budget -= len(batch)
+        if trace is not None and self._linked is not trace and trace.info.get("dask"):
+            self._linked = trace  # told once a run: its cluster's own dashboard, when asked for
+            link = trace.info["dask"].get("dashboard")
+            if link:
+                self.notify(f"dask dashboard: {link}", timeout=15, markup=False)
         if not inbox and self._ended is not None:
             ended, self._ended = self._ended, None
             self._run_ended(ended)
@@ -568,6 +575,7 @@ class ConcvizApp(App[None]):
             self.results.catch_up()
             self.results.show_stacks(outcome.stacks)
             self.results.show_left(left)
+            self.results.show_notes(dask_lines(outcome.trace))
             if outcome.stuck:  # the first stuck task, selected and its lane on screen
                 self.timeline.select(outcome.stuck[0].task)
         self._refresh_summary()

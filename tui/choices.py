@@ -25,6 +25,9 @@ class Choices:
     tasks: int | None = None
     params: tuple[tuple[str, Any], ...] = ()
     stall_timeout: float = 5.0
+    scheduler: str | None = None  # dask: a running cluster's scheduler
+    dask_dashboard: bool = False
+    dask_events: str = "auto"
     target: str | None = None
     inputs: str | None = None
 
@@ -34,6 +37,8 @@ class Choices:
         return self.start_method or pyinfo.default_start_method()
 
     def start_method_label(self) -> str:
+        if self.backend == "dask":  # how its workers came to be: a cluster's
+            return self.scheduler.removeprefix("tcp://") if self.scheduler else "LocalCluster"
         if self.backend not in PROCESS_BACKENDS:
             return "—"
         method = self.effective_start_method()
@@ -90,6 +95,9 @@ class Choices:
             target=self.target if self.on_target else None,
             inputs=self.inputs if self.on_target else None,
             stall_timeout=self.stall_timeout,
+            scheduler=self.scheduler,
+            dask_dashboard=self.dask_dashboard,
+            dask_events=self.dask_events,
         )
 
     # -- changing ---------------------------------------------------------------------------

@@ -91,6 +91,25 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--inputs",
         help="JSON array of arguments for --target, one per task; @FILE reads it from FILE",
     )
+    dask = parser.add_argument_group("dask backend")
+    dask.add_argument(
+        "--scheduler",
+        help="tcp://HOST:PORT of a running dask scheduler (default: a LocalCluster of "
+        "--workers processes on 127.0.0.1)",
+    )
+    dask.add_argument(
+        "--dask-dashboard",
+        action="store_true",
+        default=None,
+        help="turn the LocalCluster's web dashboard on and print its link",
+    )
+    dask.add_argument(
+        "--dask-events",
+        choices=("auto", "remote"),
+        default=None,
+        help="how workers send events: auto (the local socket where they can reach it, "
+        "else dask's event channel) or remote (dask's channel for every worker)",
+    )
     params = parser.add_argument_group("workload parameters")
     params.add_argument(
         "--size", type=int, help="sum-squares: N of range(N) · download: bytes per page"
@@ -262,6 +281,9 @@ def _choices_from(args: argparse.Namespace) -> Any:
         "tasks": args.tasks,
         "params": tuple(sorted((k, v) for k, v in _params(args).items() if v is not None)),
         "stall_timeout": args.stall_timeout,
+        "scheduler": args.scheduler,
+        "dask_dashboard": bool(args.dask_dashboard),
+        "dask_events": args.dask_events or "auto",
         "target": args.target,
         "inputs": args.inputs,
     }
@@ -269,6 +291,34 @@ def _choices_from(args: argparse.Namespace) -> Any:
         fields["workers"] = args.workers
         fields["workers_given"] = True
     return Choices(**fields)
+
+
+def _check_dask_options(args: argparse.Namespace, spec: Any, backends: list[str]) -> None:
+    """The dask options go with a dask run, and its scheduler answers; raises SpecError."""
+    from workloads.spec import SpecError, scheduler_problem
+
+    given = [
+        flag
+        for flag, value in (
+            ("--scheduler", args.scheduler),
+            ("--dask-dashboard", args.dask_dashboard),
+            ("--dask-events", args.dask_events),
+        )
+        if value
+    ]
+    if given and "dask" not in backends:
+        raise SpecError(f"{given[0]} goes with the dask backend (-b dask)")
+    if given and spec.scheduler and spec.dask_dashboard:
+        raise SpecError("--dask-dashboard serves a LocalCluster's; a --scheduler has its own")
+    if spec.dask_dashboard:
+        import importlib.util
+
+        if importlib.util.find_spec("bokeh") is None:
+            raise SpecError("--dask-dashboard needs bokeh: pip install 'concviz[dask]'")
+    if "dask" in backends and spec.scheduler:
+        problem = scheduler_problem(spec.scheduler)
+        if problem:
+            raise SpecError(problem)
 
 
 def _spec_from(args: argparse.Namespace) -> Any:
@@ -321,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             backends = parse_backends(args.backends, spec)
             sweep = parse_sweep(args.sweep, spec) if args.sweep is not None else None
             rows = plan(backends, sweep, explicit=bool(args.backends))
+        _check_dask_options(args, spec, backends if args.command == "compare" else [spec.backend])
     except SpecError as exc:
         return _usage_error(str(exc))
     if args.command == "compare" and args.trace is not None:
@@ -402,6 +453,8 @@ def _dashboard_argv(args: argparse.Namespace) -> list[str]:
         "chunksize",
         "tasks",
         "stall_timeout",
+        "scheduler",
+        "dask_events",
         "target",
         "inputs",
         "fps",
@@ -557,10 +610,29 @@ def _exit_code(outcome: Any) -> int:
     return EXIT_OK
 
 
+def _dashboard_teller() -> Any:
+    """A listener that prints the dask dashboard's link as the run starts (--dask-dashboard)."""
+    from workloads import events
+
+    def tell(batch: list[Any]) -> None:
+        for event in batch:
+            if event[0] == events.RUN_STARTED:
+                link = (event[2].get("dask") or {}).get("dashboard")
+                if link:
+                    sys.stderr.write(f"concviz: dask dashboard at {link}\n")
+                    sys.stderr.flush()
+
+    return tell
+
+
 def _run(spec: Any, args: argparse.Namespace) -> int:
     from workloads import session, tracker
 
-    running = session.Session(spec, sample_cpu=args.trace is not None).start()
+    running = session.Session(
+        spec,
+        listener=_dashboard_teller() if spec.dask_dashboard else None,
+        sample_cpu=args.trace is not None,
+    ).start()
     try:
         from tui import report  # rich and the renderers load while the supervisor starts
     except BaseException:  # Ctrl+C meanwhile: the run is ended before the interruption is told

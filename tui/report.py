@@ -14,8 +14,9 @@ from rich.text import Text
 from tui.render import breakdown as breakdown_bar
 from tui.render import sweep as sweep_chart
 from tui.render import timeline
+from tui.render.dask import dask_facts, dask_lines
 from tui.render.lanes import lane_line
-from workloads import breakdown, catalog, pyinfo, session
+from workloads import breakdown, catalog, events, pyinfo, session
 from workloads import compare as comparing
 from workloads.compare import CompareResult
 from workloads.spec import BACKENDS, MODES, PROCESS_BACKENDS, RunSpec
@@ -85,6 +86,8 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         print_breakdown(console, figures.breakdown)
     if figures.observer is not None:
         console.print(Text(figures.observer.text(), style="dim"))
+    for said in dask_lines(trace):
+        console.print(Text(said, style="dim"))
     if figures.loaded and figures.outside is not None:
         console.print(
             Text(
@@ -120,7 +123,7 @@ def print_run(spec: RunSpec, outcome: session.Outcome, trace_path: str | None = 
         console.print()
         for text in timeline_text(trace, console.width):
             console.print(text, no_wrap=True, overflow="crop")
-        console.print(Text(timeline.legend(), style="dim"))
+        console.print(Text(timeline.legend(lost=bool(trace.lost)), style="dim"))
         console.print()
         table = Table(box=None, pad_edge=False, header_style="bold")
         for column in ("lane", "tasks", "busy s", "busy share", "cpu s", "exit"):
@@ -243,6 +246,7 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
         "breakdown": figures.breakdown.as_json() if figures.breakdown else None,
         "time_lost": figures.breakdown.verdict() if figures.breakdown else None,
         "observer": figures.observer.as_json() if figures.observer else None,
+        "dask": dask_facts(trace),
         "lanes": [
             {
                 "label": lane.label,
@@ -253,7 +257,7 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
                 "busy_s": round(lane.busy_s, 6),
                 "cpu_s": round(lane.cpu_s, 6),
                 "startup_s": breakdown.lane_startup_s(trace, lane.pid)
-                if lane.kind == "proc"
+                if lane.kind in events.PROCESS_LANES
                 else None,
                 "exitcode": lane.exitcode,
             }

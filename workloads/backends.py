@@ -8,6 +8,7 @@ of ``map``, ``as_completed`` and ``wait`` shows in the trace.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.pool
@@ -43,6 +44,9 @@ class Drive:
     address: str
     fresh_worker_per_task: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
+    context: Any = None  # what the backend opened before the run started (dask: its cluster)
+    ended_ns: int | None = None  # when the run's work ended, if before the driver returns
+    begun_ns: int | None = None  # when it began, if the driver knows better (dask, see there)
     handles: Callable[[], Iterable[BaseProcess]] = lambda: ()
 
     def submitted(self, task: int) -> None:
@@ -342,6 +346,27 @@ def _asyncio(d: Drive) -> None:
     d.detail["workers"] = max(slots, min(threaded, pool), 1)
 
 
+def _dask(d: Drive) -> None:
+    """dask.distributed: the tasks on a cluster's workers (opened by ``backend_context``)."""
+    from workloads import cluster
+
+    d.detail["chunksize"] = None
+    cluster.drive(d.context, d.spec, d, d.address)
+
+
+@contextlib.contextmanager
+def backend_context(spec: RunSpec, emit: Emit) -> Iterator[Any]:
+    """What a backend needs before its run starts; dask: its cluster, up (its start counts in
+    the run's wall time, as a pool's workers' start does)."""
+    if spec.backend != "dask":
+        yield None
+        return
+    from workloads import cluster
+
+    with cluster.open_cluster(spec, emit) as opened:
+        yield opened
+
+
 async def _coroutines(d: Drive) -> None:
     import asyncio
 
@@ -381,6 +406,7 @@ DRIVERS: dict[str, Callable[[Drive], None]] = {
     "asyncio": _asyncio,
     "loky": _loky,
     "interpreter-pool": _interpreter_pool,
+    "dask": _dask,
 }
 
 
@@ -394,6 +420,8 @@ def lane_kind(backend: str) -> str:
         return events.LANE_CORO
     if backend == "interpreter-pool":
         return events.LANE_INTERP
+    if backend == "dask":
+        return events.LANE_DASK
     return events.LANE_PROC
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workloads import pyinfo
-from workloads.events import LANE_LOOP, LANE_PROC
+from workloads.events import LANE_LOOP, PROCESS_LANES
 from workloads.trace import UNSET, Trace
 
 PARTS = ("computing", "waiting_for_core", "blocked", "dispatch", "startup", "idle")
@@ -191,7 +191,7 @@ def breakdown(trace: Trace, baseline_cpu_bound: bool | None = None) -> Breakdown
         if lane.kind == LANE_LOOP:  # the loop's steps: its coroutines' time, counted there
             continue
         up = begin
-        known = trace.startup_ns(lane.pid) if lane.kind == LANE_PROC else None
+        known = trace.startup_ns(lane.pid) if lane.kind in PROCESS_LANES else None
         if known is not None:
             created, ready = max(known[0], begin), min(max(known[1], begin), end)
             if ready > created and lane.pid not in started:

@@ -83,6 +83,7 @@ class Figures:
     verdict: Verdict | None = None  # what the reading concluded
     breakdown: Breakdown | None = None  # where the workers' time went
     observer: Observer | None = None  # what watching the run cost
+    cluster_start_s: float | None = None  # how long a dask LocalCluster took to start
 
     @property
     def finished(self) -> bool:
@@ -120,6 +121,9 @@ class Figures:
         )
 
 
+CLUSTER_START_SHARE = 0.2  # a dask cluster's start this big a share of the wall is the story
+
+
 def is_loaded(outside: float | None, usable: int) -> bool:
     """Whether ``outside`` cores busy with other work is enough to matter on ``usable`` cores."""
     return outside is not None and outside >= max(0.3, 0.2 * usable)
@@ -143,6 +147,8 @@ def assess(
     gil = gil_on(trace)
     reenabled = gil and isinstance(python, dict) and python.get("free_threaded_build") is True
     chunksize = trace.detail.get("chunksize")
+    dask = trace.info.get("dask")
+    started = dask.get("start_s") if isinstance(dask, dict) else None
     figures = Figures(
         backend=backend,
         status=status,
@@ -155,6 +161,7 @@ def assess(
         efficiency=None,
         reading="",
         chunksize=chunksize if isinstance(chunksize, int) else None,
+        cluster_start_s=float(started) if isinstance(started, (int, float)) else None,
     )
     speedup = efficiency = None
     if baseline is not None and figures.finished and stats.wall_s > 0:
@@ -221,6 +228,18 @@ def judge(
     stats, backend, cores, usable = figures.stats, figures.backend, figures.cores, figures.usable
     if not figures.finished:
         return Verdict.UNFINISHED, figures.unfinished_text()
+    started = figures.cluster_start_s
+    if (
+        started is not None
+        and stats.wall_s > started
+        and started >= CLUSTER_START_SHARE * (stats.wall_s)
+    ):
+        after = stats.cpu_s / (stats.wall_s - started)
+        return Verdict.STARTUP, (
+            f"the LocalCluster took {started:.2f} s of the {stats.wall_s:.2f} s to start; once up,"
+            f" the tasks kept {after:.1f} of {cores} cores busy (a running cluster, --scheduler, "
+            "is up already)"
+        )
     done = max(stats.ok + stats.errors, 1)
     share = stats.cpu_s / stats.busy_s if stats.busy_s > 0 else 0.0  # on CPU while running
     cpu_par, par = stats.cpu_parallelism, stats.parallelism
@@ -337,13 +356,17 @@ def judge(
         return Verdict.BUSY_MACHINE, (
             f"{busy_elsewhere}, so this run could not have them all: compare again when idle"
         )
-    if backend in PROCESS_BACKENDS or backend == "loky":
+    if backend in PROCESS_BACKENDS or backend in ("loky", "dask"):
         if speedup is not None and speedup < NO_GAIN:
             overhead = stats.wall_s - stats.busy_s / cores
+            cost = (
+                "starting the cluster, scheduling and pickling"
+                if backend == "dask"
+                else "starting processes and pickling"
+            )
             return Verdict.STARTUP, (
                 f"slower than sequential: {stats.busy_s:.2f} s of tasks on {cores} cores took "
-                f"{stats.wall_s:.2f} s; starting processes and pickling cost the other "
-                f"{max(overhead, 0):.2f} s"
+                f"{stats.wall_s:.2f} s; {cost} cost the other {max(overhead, 0):.2f} s"
             )
         slowed = (
             (stats.cpu_s / done) / baseline.task_cpu_s
@@ -485,7 +508,7 @@ def result_of(
 # What each knob a sweep may vary applies to.
 SWEEPABLE = {
     "chunksize": ("mp-pool", "process-pool", "loky"),
-    "workers": ("thread-pool", "mp-pool", "process-pool", "loky", "interpreter-pool"),
+    "workers": ("thread-pool", "mp-pool", "process-pool", "loky", "interpreter-pool", "dask"),
 }
 MAX_SWEEP_VALUES = 12
 

@@ -27,6 +27,7 @@ RUN_ENDED: Final = 11
 WORKER_READY: Final = 12
 TASK_DONE: Final = 13  # a task's whole record, start and end: one event per task
 STEP: Final = 14  # one step of a coroutine on its event loop's thread
+TASK_LOST: Final = 15  # an attempt at a task that died with its worker; the task runs again
 
 # (kind, t, info)
 RunStarted = tuple[Literal[1], int, dict[str, Any]]
@@ -71,6 +72,10 @@ TaskDone = tuple[Literal[13], int, int, int, int, int, int, int, str, str | None
 # the loop's thread (pid, tid) from start to end, cpu_ns of it on a core
 Step = tuple[Literal[14], int, int, int, int, int, int]
 
+# (kind, task, pid, tid, start, end)  an attempt at ``task`` on (pid, tid) was lost when that
+# worker died at ``end``; the engine (dask) runs the task again elsewhere
+TaskLost = tuple[Literal[15], int, int, int, int, int]
+
 Event = (
     RunStarted
     | RunFinished
@@ -86,6 +91,7 @@ Event = (
     | WorkerReady
     | TaskDone
     | Step
+    | TaskLost
 )
 
 UNMEASURED = -1  # a time or size that was not measured (never 0: 0 is a measurement)
@@ -116,6 +122,8 @@ LANE_PROC = "proc"
 LANE_INTERP = "interp"  # a sub-interpreter of an InterpreterPoolExecutor: its own GIL, one pid
 LANE_LOOP = "loop"  # an event loop's own thread: the steps of its coroutines, one at a time
 LANE_CORO = "coro"  # a coroutine on an event loop: lanes are slots of tasks in progress
+LANE_DASK = "dask"  # a dask worker's thread: its lane is told by the worker's address
+PROCESS_LANES = (LANE_PROC, LANE_DASK)  # lanes of worker processes: each has a start-up
 CORO_TID = 0x8000_0000  # a coroutine slot's lane id is this + its slot (no real thread's id)
 
 
@@ -227,3 +235,37 @@ def task_done(
 def step(task: int, pid: int, tid: int, start: int, end: int, cpu_ns: int) -> Step:
     """One step of ``task``'s coroutine ran on the loop thread ``(pid, tid)``."""
     return (STEP, task, pid, tid, start, end, cpu_ns)
+
+
+def task_lost(task: int, pid: int, tid: int, start: int, end: int) -> TaskLost:
+    """An attempt at ``task`` on ``(pid, tid)``, begun at ``start``, died with its worker."""
+    return (TASK_LOST, task, pid, tid, start, end)
+
+
+def shift(event: Event, delta: int, pid: int | None = None) -> Event:
+    """A worker's event with its times moved by ``delta`` ns (and its pid replaced by ``pid``):
+    how events from another clock (a dask worker on another host) join this one.
+
+    Only what a worker's probe sends moves: worker up and ready, task started, done and left.
+    """
+    kind = event[0]
+    times = _TIMES.get(kind)
+    if times is None:
+        return event
+    e: list[Any] = list(event)
+    for at in times:
+        if e[at] != UNMEASURED:
+            e[at] += delta
+    if pid is not None:
+        e[1 if kind in (WORKER_UP, WORKER_READY) else 2] = pid
+    return tuple(e)
+
+
+# Where each kind a worker sends keeps its times (shift moves them).
+_TIMES: dict[int, tuple[int, ...]] = {
+    TASK_DONE: (4, 5),
+    TASK_STARTED: (4,),
+    WORKER_UP: (3,),
+    TASK_LEFT: (3,),
+    WORKER_READY: (2, 3),
+}

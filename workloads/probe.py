@@ -324,6 +324,111 @@ def init_interpreter(address: str) -> None:
     _sink()
 
 
+class _RemoteWriter:
+    """A ring's interface for a worker whose supervisor is out of reach: every event goes out
+    through ``send`` at once (dask batches what it sends), no running slots."""
+
+    view = None
+
+    def __init__(self, pid: int, send: Callable[[events.Event], None]) -> None:
+        self.pid = pid
+        self.path = ""
+        self.emit = send
+
+    def claim_slot(self) -> int:
+        return -1  # a task's start is sent as an event
+
+    def done(
+        self,
+        task: int,
+        tid: int,
+        start: int,
+        end: int,
+        cpu: int,
+        status: int,
+        text: str,
+        wait: int,
+        in_bytes: int,
+        out_bytes: int,
+    ) -> None:
+        self.emit(
+            events.task_done(
+                task, self.pid, tid, start, end, cpu, status, text, None, wait, in_bytes, out_bytes
+            )
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class RemoteSink(Sink):
+    """The event channel of a dask worker on another host: its events travel through dask's
+    own (``log_event``, read by the supervisor's ``subscribe_topic``), with wall-clock times,
+    since this machine's ``perf_counter_ns`` means nothing there."""
+
+    def __init__(self, topic: str, log_event: Callable[[str, Any], None]) -> None:
+        self.pid = os.getpid()
+        self._topic = topic
+        self._log_event = log_event
+        self._to_wall = time.time_ns() - time.perf_counter_ns()
+        self._closed = False
+        self.sent = 0
+        self.lanes: list[_Lane] = []
+        self.ring = _RemoteWriter(self.pid, self.emit)  # type: ignore[assignment]
+        self.emit(events.worker_ready(self.pid, time.perf_counter_ns(), _created_ns()))
+
+    def emit(self, event: events.Event) -> None:
+        if self._closed:
+            return
+        self.sent += 1
+        self._log_event(self._topic, {"pid": self.pid, "e": [events.shift(event, self._to_wall)]})
+
+    def forget(self) -> None:
+        self._closed = True
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        cost = sum(lane.cost for lane in self.lanes), sum(lane.costed for lane in self.lanes)
+        self._log_event(self._topic, {"cost": list(cost), "sent": self.sent})
+        self._closed = True
+
+
+def init_dask(
+    address: str,
+    worker: str,
+    topic: str,
+    remote: bool,
+    log_event: Callable[[str, Any], None],
+) -> str:
+    """Set a dask worker up (run by a plugin as the worker starts or joins): its tasks'
+    events go to the supervisor's socket where it can reach it, else (or when ``remote``)
+    through dask's event channel. Returns which: "local" or "remote"."""
+    close()  # a worker of a cluster that outlives runs: the last run's channel is over
+    configure(address, events.LANE_DASK, worker)  # a dask lane is told by its worker's address
+    _State.check_pickle = True  # arguments and results travel pickled
+    _State.measure_input = True
+    if not remote and os.path.exists(address):
+        try:
+            _sink()
+        except OSError:
+            pass
+        else:
+            arm_stack_dump(os.path.dirname(address))
+            return "local"
+    _State.sink = RemoteSink(topic, log_event)
+    return "remote"
+
+
+def channel() -> str | None:
+    """How this worker's events travel: "local" (the supervisor's socket), "remote" (dask's
+    event channel), or None (no probe here)."""
+    sink = _State.sink
+    if sink is None or sink.pid != os.getpid():
+        return None
+    return "remote" if isinstance(sink, RemoteSink) else "local"
+
+
 def _resolve(target: Any) -> Callable[[Any], Any]:
     if callable(target):
         return target  # type: ignore[no-any-return]

@@ -68,6 +68,11 @@ def backend_unavailable(name: str) -> str | None:
 
         if importlib.util.find_spec("loky") is None:
             return "the loky backend needs the loky extra: pip install 'concviz[loky]'"
+    if name == "dask":
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            return "the dask backend needs the dask extra: pip install 'concviz[dask]'"
     if name == "interpreter-pool":
         import concurrent.futures
 

@@ -40,6 +40,7 @@ _LANE_KINDS = (
     events.LANE_CORO,
     events.LANE_INTERP,
     events.LANE_LOOP,
+    events.LANE_DASK,
 )
 
 # Chrome traces keep float microseconds: a nested call's end can come out a hair after its

@@ -56,6 +56,7 @@ _LANE_KINDS = (
     events.LANE_CORO,
     events.LANE_INTERP,
     events.LANE_LOOP,
+    events.LANE_DASK,
 )
 CONTINUED = 1  # flag: the text goes on in the next record
 ERROR_TEXT = 2  # flag: a finished task's text is its error, not its result

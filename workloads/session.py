@@ -189,6 +189,7 @@ class Watch:
         self.ended = 0  # tasks that finished with their own word
         self.running: dict[int, tuple[int, int, int]] = {}  # task -> (pid, tid, started at)
         self.by_pid: dict[int, set[int]] = {}
+        self.gave_up: list[tuple[int, str]] = []  # tasks the engine stopped retrying (dask)
 
     def observe(self, batch: list[events.Event]) -> bool:
         """Take a batch in; True when it shows task progress."""
@@ -219,6 +220,7 @@ class Watch:
                 self.tasks = int(event[2].get("tasks", 0))
             elif event[0] == events.RUN_FINISHED:
                 self.finished = True
+                self.gave_up = [(int(t), str(e)) for t, e in event[4].get("gave_up", ())]
             elif event[0] == events.RUN_FAILED:
                 self.finished = True
                 self.failure = visible(str(event[2]))
@@ -269,6 +271,14 @@ class Session:
         self._rundir: Path | None = None
         self._bridge: threading.Thread | None = None
         self._seen_pids: set[int] = set()
+        # dask runs a dead worker's tasks again: each process's attempts in progress, so that
+        # its death shows them lost (pid -> task -> (tid, started at)), and the workers of a
+        # cluster someone else started are not this run's to reap.
+        self._retries = spec.backend == "dask"
+        self._attempts: dict[int, dict[int, tuple[int, int]]] = {}
+        self._lost_pids: list[int] = []
+        self._lost_tasks: list[int] = []  # one entry per lost attempt
+        self._own_workers = not (spec.backend == "dask" and spec.scheduler)
         self._cpu_before: tuple[float, float, float] | None = None
         self._events = 0  # events the channel carried
         self._began = (time.monotonic(), time.process_time())  # for the parent's own CPU
@@ -410,17 +420,29 @@ class Session:
             if batch:
                 self._events += len(batch)
                 progress = self.watch.observe(batch)
+                lost: list[events.Event] = []
                 for event in batch:
                     if event[0] == events.WORKER_UP and event[1] != self._process.pid:
-                        self._seen_pids.add(event[1])
+                        if self._own_workers:
+                            self._seen_pids.add(event[1])
                     elif event[0] == events.RUN_STARTED:
                         started = True
+                    elif self._retries and event[0] in (events.TASK_STARTED, events.TASK_DONE):
+                        held = self._attempts.setdefault(event[2], {})
+                        if event[0] == events.TASK_STARTED:
+                            held[event[1]] = (event[3], event[4])
+                        else:
+                            held.pop(event[1], None)
+                    elif event[0] == events.WORKER_DOWN and self._retries:
+                        lost += self._lose_attempts(event[1], event[2])
                     elif event[0] == events.WORKER_DOWN and (
                         event[3] not in (None, 0) or self._holds_a_task(event[1])
                     ):
                         # A worker that ends while a task of it runs has crashed, whatever
                         # its exit status (os._exit(0) in a task is still a lost task).
                         deaths.append((event[2], event[1], event[3]))
+                if lost:
+                    batch = batch + lost
                 if progress or not started:
                     last_progress = time.monotonic()
                 self._deliver(batch)
@@ -431,6 +453,9 @@ class Session:
                     self._process.join(10)
                     pid, code = _culprit(deaths)
                     return self._end_crashed(pid, code)
+                if watch.finished and watch.gave_up:
+                    self._process.join(10)
+                    return self._end_gave_up()
                 if watch.finished:
                     self._process.join(10)
                     if self._process.exitcode is None:
@@ -538,6 +563,40 @@ class Session:
                     if text.strip():
                         stacks[pid] = text
         return {pid: _focus(text) for pid, text in stacks.items()}
+
+    def _lose_attempts(self, pid: int, t: int) -> list[events.Event]:
+        """Worker ``pid`` died at ``t`` (dask): its attempts are lost, their tasks run again."""
+        watch = self.watch
+        lost: list[events.Event] = []
+        for task, (tid, began) in sorted(self._attempts.pop(pid, {}).items()):
+            lost.append(events.task_lost(task, pid, tid, began, t))
+            self._lost_tasks.append(task)
+            if watch.running.get(task, (None,))[0] == pid:
+                del watch.running[task]
+        watch.by_pid.pop(pid, None)
+        self._lost_pids.append(pid)
+        return lost
+
+    def _end_gave_up(self) -> Outcome:
+        """dask stopped retrying a task whose attempts kept killing their workers: crashed."""
+        now = self._clock()
+        watch = self.watch
+        task, error = watch.gave_up[0]
+        pending = watch.unstarted
+        tries = self._lost_tasks.count(task)
+        message = f"dask gave up on task {task}: {error}"
+        if tries:
+            message += f" ({tries} attempts)"
+        culprit = self._lost_pids[-1] if self._lost_pids else 0
+        self._kill_tree()
+        self._ending = events.run_ended(
+            now,
+            marks=tuple((t, events.CRASHED) for t, _ in watch.gave_up)
+            + tuple((t, events.CANCELLED) for t in watch.running),
+            rest=events.CANCELLED,
+            culprit=(culprit, None),
+        )
+        return Outcome(CRASHED, self.trace, message, pending=pending)
 
     def _end_crashed(self, pid: int, code: int | None) -> Outcome:
         """A worker process died: its tasks crashed, the rest of the run is stopped."""
@@ -676,7 +735,9 @@ class Session:
             procs.reap(self._seen_pids, timeout=0.5)
         if self._rundir is not None:  # what escaped the supervisor's own sweep came here
             procs.end_adopted(self._rundir.name)
-        if self._outcome is not None and self._cpu_before is not None:
+        if self._outcome is not None and self._cpu_before is not None and self._own_workers:
+            # (A cluster someone else started: its workers are not this process's children,
+            # so their CPU would count as other processes' load.)
             with contextlib.suppress(Exception):
                 outside = outside_load(self._cpu_before, _cpu_clock(), psutil.cpu_count() or 1)
                 self._outcome.outside_cores = outside

@@ -28,6 +28,7 @@ BACKENDS = (
     "asyncio",
     "loky",
     "interpreter-pool",
+    "dask",
 )
 PROCESS_BACKENDS = ("processes", "mp-pool", "process-pool")
 POOL_BACKENDS = ("thread-pool", "mp-pool", "process-pool")
@@ -133,6 +134,11 @@ class RunSpec:
     # Whether ``workers`` was chosen rather than defaulted: asyncio limits its coroutines to
     # ``workers`` at once (a semaphore) only when asked; by default every task starts at once.
     workers_given: bool = True
+    # dask: an existing cluster's scheduler (None: a LocalCluster of ``workers`` processes),
+    # its web dashboard on, and every worker's events forced through dask's own channel.
+    scheduler: str | None = None
+    dask_dashboard: bool = False
+    dask_remote: bool = False
 
     def with_backend(self, backend: str) -> RunSpec:
         """The same run on another backend (validated: start method, workers)."""
@@ -161,7 +167,51 @@ class RunSpec:
             "tasks": self.tasks,
             "params": dict(self.params),
             "stall_timeout": self.stall_timeout,
+            **(
+                {
+                    "scheduler": self.scheduler,
+                    "dask_events": "remote" if self.dask_remote else "auto",
+                }
+                if self.backend == "dask"
+                else {}
+            ),
         }
+
+
+DASK_EVENTS = ("auto", "remote")
+
+
+def scheduler_address(text: str) -> str:
+    """A dask scheduler's address, ``tcp://HOST:PORT`` (``HOST:PORT`` is taken as tcp)."""
+    from urllib.parse import urlsplit
+
+    address = text.strip()
+    if "://" not in address:
+        address = "tcp://" + address
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        raise SpecError(f"--scheduler {text!r}: expected tcp://HOST:PORT")
+    return address
+
+
+def scheduler_problem(address: str, timeout: float = 3.0) -> str | None:
+    """Why the dask scheduler at ``address`` cannot be reached (a quick TCP connect), or None."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:
+        with socket.create_connection((parts.hostname or "", parts.port or 0), timeout=timeout):
+            return None
+    except TimeoutError:
+        reason = f"no answer within {timeout:g} s"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    return f"--scheduler {address}: cannot reach a dask scheduler there ({reason})"
 
 
 def _choice(what: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -276,6 +326,9 @@ def build_spec(
     inputs: str | None = None,
     stall_timeout: float = 5.0,
     cwd: str | None = None,
+    scheduler: str | None = None,
+    dask_dashboard: bool = False,
+    dask_events: str = "auto",
 ) -> RunSpec:
     """Validate the user's choices and fill in the defaults; raises SpecError."""
     backend = _choice("backend", backend, BACKENDS)
@@ -310,6 +363,9 @@ def build_spec(
         raise SpecError(
             f"--stall-timeout must be 0 (off) or a finite number of seconds, got {stall_timeout:g}"
         )
+    _choice("--dask-events", dask_events, DASK_EVENTS)
+    if scheduler is not None:
+        scheduler = scheduler_address(scheduler)
     given = {k: v for k, v in (params or {}).items() if v is not None and v != []}
 
     target_ref: TargetRef | None = None
@@ -365,4 +421,7 @@ def build_spec(
         inputs=input_values,
         stall_timeout=stall_timeout,
         workers_given=workers_given,
+        scheduler=scheduler,
+        dask_dashboard=dask_dashboard,
+        dask_remote=dask_events == "remote",
     )

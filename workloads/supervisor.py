@@ -334,8 +334,12 @@ def run(
             final[4]["left_behind"] = left
         # Every worker's last batch is forwarded before the run's final event.
         pump.finish(timeout=3.0)
-        if final is not None and final[0] == events.RUN_FINISHED and pump.probe_tasks:
-            final[4]["probe"] = {"ns": pump.probe_ns, "tasks": pump.probe_tasks}
+        if final is not None and final[0] == events.RUN_FINISHED:
+            # Workers that sent through dask's channel told their probe's cost there.
+            remote = final[4].get("dask", {}).pop("remote_probe", {"ns": 0, "tasks": 0})
+            spent, tasks = pump.probe_ns + remote["ns"], pump.probe_tasks + remote["tasks"]
+            if tasks:
+                final[4]["probe"] = {"ns": spent, "tasks": tasks}
         server.close()
         _stop_helpers()
         put([final])
@@ -351,28 +355,35 @@ def _run_backend(
     if spec.backend == "asyncio" and spec.target is None and workload.coroutine is not None:
         target = workload.coroutine  # its asyncio form: it awaits instead of blocking the loop
     with workload.prepare(spec.params, spec.tasks, rundir) as inputs:
-        info = {
-            "version": events.VERSION,
-            "spec": spec.describe(),
-            "note": list(workload.note),
-            "tasks": len(inputs),
-            "inputs": [probe.short_repr(value) for value in inputs],
-            "python": pyinfo.python_facts(),
-            "supervisor_pid": os.getpid(),
-            "lane_kind": lane_kind,
-        }
-        pump.emit(events.run_started(time.perf_counter_ns(), info))
-        drive = backends.Drive(
-            spec=spec,
-            items=list(backends.iter_items(target, inputs)),
-            emit=pump.emit,
-            address=address,
-            fresh_worker_per_task=workload.fresh_worker_per_task,
-        )
-        pump.handles = lambda: drive.handles()
-        begin = time.perf_counter_ns()
-        backends.DRIVERS[spec.backend](drive)
-        end = time.perf_counter_ns()
+        opening = time.perf_counter_ns()
+        with backends.backend_context(spec, pump.emit) as context:
+            info = {
+                "version": events.VERSION,
+                "spec": spec.describe(),
+                "note": list(workload.note),
+                "tasks": len(inputs),
+                "inputs": [probe.short_repr(value) for value in inputs],
+                "python": pyinfo.python_facts(),
+                "supervisor_pid": os.getpid(),
+                "lane_kind": lane_kind,
+            }
+            if context is not None:
+                info["dask"] = context.info
+            pump.emit(events.run_started(time.perf_counter_ns(), info))
+            drive = backends.Drive(
+                spec=spec,
+                items=list(backends.iter_items(target, inputs)),
+                emit=pump.emit,
+                address=address,
+                fresh_worker_per_task=workload.fresh_worker_per_task,
+                context=context,
+            )
+            pump.handles = lambda: drive.handles()
+            # What the backend opened first (a cluster) counts in its wall time.
+            begin = opening if context is not None else time.perf_counter_ns()
+            backends.DRIVERS[spec.backend](drive)
+        end = drive.ended_ns or time.perf_counter_ns()
+        begin = drive.begun_ns or begin
         probe.close()
     return begin, end, drive.detail
 

@@ -225,6 +225,9 @@ class Lane:
             return f"interp {self.index} · pid {self.pid}/tid {self.tid}"
         if self.kind == events.LANE_CORO:
             return f"coro {self.index} · pid {self.pid} (one loop)"
+        if self.kind == events.LANE_DASK:  # its worker's address, where the start method goes
+            where = (self.start_method or "").removeprefix("tcp://")
+            return f"dask {self.index} · pid {self.pid} · {where}"
         if self.tid not in (self.pid, 0):  # another thread of a process (another tool's trace)
             return f"proc {self.index} · pid {self.pid}/tid {self.tid}"
         return f"proc {self.index} · pid {self.pid}"
@@ -294,6 +297,8 @@ class Trace:
         self.lanes: list[Lane] = []
         self.index: list[LaneIndex] = []  # per lane, finished tasks by time
         self.running: dict[int, int] = {}  # lane id -> the task running on it
+        # Attempts lost with their worker (dask runs the task again): (task, lane id, start, end)
+        self.lost: list[tuple[int, int, int, int]] = []
         self.stopped_ns = UNSET  # when a stalled or cancelled run was stopped
         self.outside_cores: float | None = None  # cores other processes used during the run
         self._lane_by_key: dict[tuple[int, int], int] = {}
@@ -526,6 +531,19 @@ class Trace:
                     if lane.pid == pid:
                         lane.down_ns = t
                         lane.exitcode = code
+            elif event[0] == events.TASK_LOST:
+                _, task, pid, tid, t0, t1 = event
+                self._ensure(task)
+                lane = self.lane_for(pid, tid)
+                self.lost.append((task, lane.id, t0, t1))
+                if running.get(lane.id) == task:
+                    del running[lane.id]
+                if lanes_of[task] == lane.id and end[task] == UNSET:  # not yet running again
+                    start[task] = UNSET
+                    lanes_of[task] = UNSET
+                    if statuses[task] == events.RUNNING:
+                        self._set_status(task, events.PENDING)
+                progress = True
             elif event[0] == events.RUN_STARTED:
                 # The inputs move into a column; the info keeps everything else.
                 info = event[2]

@@ -46,6 +46,7 @@ RUNNING = "running"
 SELECTED = "selected"
 STARTUP = "startup"
 STARTING = "▞"  # a worker process starting: from its creation until it is ready for tasks
+LOST = "×"  # an attempt lost with its worker (dask runs the task again elsewhere)
 
 
 def shade(cpu_share: float) -> str:
@@ -208,7 +209,7 @@ def render_lane(
         reaches_right = glyph in _REACHES_RIGHT
         a, busy_a, cpu_a, before_a = b, busy_b, cpu_b, before_b
     lane = trace.lanes[lane_id]
-    starting = trace.startup_ns(lane.pid) if lane.kind == events.LANE_PROC else None
+    starting = trace.startup_ns(lane.pid) if lane.kind in events.PROCESS_LANES else None
     if starting is not None and starting[1] > begin and starting[0] < end:
         # Where the lane has nothing else to draw: the worker was starting up.
         first = max(int((starting[0] - begin) / cell), 0)
@@ -216,6 +217,14 @@ def render_lane(
         for i in range(first, last):
             if styles[i] is None and glyphs[i] == " ":
                 glyphs[i], styles[i] = STARTING, STARTUP
+    for _, lost_lane, t0, t1 in trace.lost:
+        if lost_lane != lane_id or t1 <= begin or t0 >= end:
+            continue
+        # The attempt's worker died under it: its span, crossed out.
+        first = max(int((t0 - begin) / cell), 0)
+        last = min(max(int(math.ceil((t1 - begin) / cell)), first + 1), width)
+        for i in range(first, last):
+            glyphs[i], styles[i] = LOST, ERROR
     runs: list[tuple[str, str | None]] = []
     for glyph, style in zip(glyphs, styles, strict=True):
         if runs and runs[-1][1] == style:
@@ -342,9 +351,10 @@ def _fit(text: str, width: int) -> str:
     return text[:width].ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
-def legend(order: Sequence[str] = SHADES[::-1]) -> str:
-    """What the fills mean."""
+def legend(order: Sequence[str] = SHADES[::-1], lost: bool = False) -> str:
+    """What the fills mean (``lost``: and the mark of an attempt lost with its worker)."""
     return (
         f"{order[0]} on CPU  {order[1]} mostly  {order[2]} partly  {order[3]} waiting  "
         f"{UNKNOWN} CPU not known  {STARTING} starting"
+        + (f"  {LOST} lost with its worker (run again)" if lost else "")
     )

@@ -14,9 +14,9 @@ from textual.widgets import Static
 KEYS: list[tuple[str, str]] = [
     ("w", "to the workload list: ↑ ↓ move, enter picks it"),
     (
-        "1 … 9",
+        "1 … 9  0",
         "backend: sequential, threads, thread-pool, processes, mp-pool, process-pool, asyncio,"
-        " loky (the loky extra), interpreter-pool (Python 3.14+)",
+        " loky (the loky extra), interpreter-pool (Python 3.14+); 0: dask (the dask extra)",
     ),
     ("r", "run the selected workload (again); in a replay: play it again"),
     ("x", "cancel the run: its processes are killed"),

@@ -216,6 +216,11 @@ class ResultsLog(RichLog):
         for task, pid, what in left:
             self.write(Text(f"{left_text(task, pid, what)}: ended", style="yellow"))
 
+    def show_notes(self, lines: list[str]) -> None:
+        """A few lines about the run's engine (a dask cluster: where, how, what was lost)."""
+        for line in lines:
+            self.write(Text(line, style="dim"))
+
     def catch_up(self) -> None:
         """Append the results received since the last call."""
         trace = self._trace

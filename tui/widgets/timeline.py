@@ -194,7 +194,10 @@ class TimelineView(LineCacheWidget, can_focus=True):
 
     def _label(self, lane: Lane, width: int) -> str:
         if width >= 24:
-            return lane.label[:width].ljust(width)
+            label = lane.label
+            if len(label) > width and lane.kind == events.LANE_DASK:
+                label = f"dask {lane.index} · pid {lane.pid}"  # its address would be cut
+            return label[:width].ljust(width)
         if lane.kind == events.LANE_THREAD:
             number: int | str
             short, number = f"t{lane.index}", lane.tid
@@ -206,6 +209,8 @@ class TimelineView(LineCacheWidget, can_focus=True):
             short, number = "loop", lane.tid
         elif lane.kind == events.LANE_CORO:  # a slot of the one event loop's tasks
             short, number = f"c{lane.index}", lane.pid
+        elif lane.kind == events.LANE_DASK:  # a dask worker's task thread
+            short, number = f"d{lane.index}", lane.pid
         elif lane.tid in (lane.pid, 0):  # a worker process's main thread
             short, number = f"p{lane.index}", lane.pid
         else:  # another thread of a process (another tool's trace)

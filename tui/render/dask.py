@@ -1,0 +1,71 @@
+"""Provides what a dask run's text says of its cluster: where, how events came, what was lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workloads.trace import UNSET
+
+
+def dask_facts(trace: Any) -> dict[str, Any] | None:
+    """A dask run's cluster, event paths, clock offsets and lost attempts (None: not dask)."""
+    info = trace.info.get("dask")
+    if not isinstance(info, dict):
+        return None
+    facts = dict(info)
+    facts.update(trace.detail.get("dask") or {})
+    origin = trace.begin_ns if trace.begin_ns != UNSET else trace.first_ns
+    facts["lost_attempts"] = [
+        {
+            "task": task,
+            "lane": trace.lanes[lane].label,
+            "start_s": round((t0 - origin) / 1e9, 6),
+            "end_s": round((t1 - origin) / 1e9, 6),
+        }
+        for task, lane, t0, t1 in trace.lost
+    ]
+    return facts
+
+
+def dask_lines(trace: Any) -> list[str]:
+    """What a dask run's cluster was and how its events came, in a few lines."""
+    facts = dask_facts(trace)
+    if facts is None:
+        return []
+    kind = "a LocalCluster" if facts.get("cluster") == "local" else "the cluster"
+    paths = facts.get("workers") or {}
+    ways = sorted(set(paths.values()))
+    how = {
+        "local": "through concviz's socket",
+        "remote": "through dask's event channel, on wall-clock time",
+    }
+    told = " and ".join(how.get(w, w) for w in ways) or "not told"
+    lines = [f"dask: {kind} at {facts.get('scheduler')} · {len(paths)} worker(s) · events {told}"]
+    if "remote" in ways:
+        offsets = facts.get("offsets") or {}
+        lines.append(
+            "dask: clock offsets against this machine: "
+            + ", ".join(
+                f"{host} {ns / 1e6:+.3f} ms (±{error / 1e6:.3f})"
+                for host, (ns, error) in sorted(offsets.items())
+            )
+        )
+    if facts.get("dashboard"):
+        lines.append(f"dask dashboard: {facts['dashboard']}")
+    lost = facts["lost_attempts"]
+    gone = facts.get("lost_workers") or []
+    if lost or gone:
+        tries: dict[int, int] = {}
+        for attempt in lost:
+            tries[attempt["task"]] = tries.get(attempt["task"], 0) + 1
+        which = ", ".join(
+            f"task {task}" + (f" ×{n}" if n > 1 else "") for task, n in list(tries.items())[:8]
+        )
+        lines.append(
+            f"dask: {len(gone)} worker(s) lost, {len(lost)} attempt(s) with them"
+            + (f" ({which})" if which else "")
+            + "; dask ran them again on other workers"
+        )
+    if facts.get("events_missing"):
+        lines.append(f"dask: {facts['events_missing']} event(s) sent by workers never arrived")
+    return lines

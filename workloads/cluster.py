@@ -1,0 +1,324 @@
+"""Provides the dask backend: a dask.distributed cluster, its workers watched like a pool's.
+
+By default the supervisor starts a ``LocalCluster`` (worker processes on 127.0.0.1, one thread
+each); ``--scheduler`` connects to a cluster someone else started. A worker plugin sets the
+probe up in every worker, now and as workers join (a nanny restarts a killed one). A worker
+that can reach the supervisor's socket sends its events there, like any pool worker; one on
+another host cannot, and sends them through dask's own event channel instead (``log_event``,
+read here by ``subscribe_topic``) with wall-clock times, which this module moves onto the
+supervisor's clock with a per-host offset measured as the run starts.
+
+Faults go the dask way: a worker that dies loses its attempts (the session shows each as a lost
+span) and dask runs those tasks again elsewhere; only when dask gives up on a task
+(``KilledWorker``) does the run end as crashed.
+
+Imported only by the dask backend: it needs the ``dask`` extra (``distributed``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from distributed import Client, LocalCluster, WorkerPlugin, as_completed, wait
+from distributed.client import FutureCancelledError
+
+from workloads import events, probe
+from workloads.spec import RunSpec, SpecError
+
+CONNECT_TIMEOUT_S = 5.0
+OFFSET_ROUNDS = 5  # round trips to each worker; the shortest tells its clock's offset best
+DRAIN_TIMEOUT_S = 5.0  # how long the run's end waits for events still in dask's channel
+PLUGIN = "concviz-probe"
+
+
+class ProbePlugin(WorkerPlugin):
+    """Sets the probe up in each worker (those there now and those that join later)."""
+
+    name = PLUGIN
+
+    def __init__(self, address: str, topic: str, remote: bool) -> None:
+        self.address = address
+        self.topic = topic
+        self.remote = remote
+
+    def setup(self, worker: Any) -> None:
+        probe.init_dask(self.address, worker.address, self.topic, self.remote, worker.log_event)
+
+    def teardown(self, worker: Any) -> None:
+        probe.close()
+
+
+def _host(address: str) -> str:
+    return urlsplit(address).hostname or address
+
+
+def _local_hosts() -> set[str]:
+    hosts = {"127.0.0.1", "localhost", "::1", socket.gethostname()}
+    with contextlib.suppress(Exception):
+        import psutil
+
+        for addresses in psutil.net_if_addrs().values():
+            hosts.update(a.address for a in addresses)
+    return hosts
+
+
+@dataclass
+class Offset:
+    """A host's wall clock against the supervisor's: ``ns`` ahead, known to within ``error``."""
+
+    ns: int
+    error: int
+
+
+def measure_offsets(client: Client, rounds: int = OFFSET_ROUNDS) -> dict[str, Offset]:
+    """Each worker host's clock offset, by round trips (the shortest bounds the error)."""
+    best: dict[str, Offset] = {}
+    for _ in range(rounds):
+        before = time.time_ns()
+        said = client.run(time.time_ns)
+        after = time.time_ns()
+        middle, error = (before + after) // 2, (after - before) // 2
+        for address, theirs in said.items():
+            host = _host(address)
+            known = best.get(host)
+            if known is None or error < known.error:
+                best[host] = Offset(int(theirs) - middle, error)
+    return best
+
+
+@dataclass
+class Receiver:
+    """Events from workers that send them through dask's channel: onto this clock and out.
+
+    Runs on the client's event-loop thread; ``emit`` is the pump's (a list append)."""
+
+    emit: Callable[[events.Event], None]
+    offsets: dict[str, Offset]
+    local_hosts: set[str] = field(default_factory=_local_hosts)
+    received: dict[str, int] = field(default_factory=dict)  # events per worker address
+    expected: dict[str, int] = field(default_factory=dict)  # what each said it sent, at its end
+    pids: dict[str, int] = field(default_factory=dict)  # worker address -> pid (as shown)
+    cost_ns: int = 0
+    cost_tasks: int = 0
+    _owner: dict[int, str] = field(default_factory=dict)  # pid as shown -> its host
+    _base: int = field(default_factory=lambda: time.time_ns() - time.perf_counter_ns())
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, item: tuple[float, dict[str, Any]]) -> None:
+        _, message = item
+        address = str(message.get("worker", ""))
+        if "cost" in message:
+            spent, tasks = message["cost"]
+            with self._lock:
+                self.cost_ns += int(spent)
+                self.cost_tasks += int(tasks)
+                self.expected[address] = int(message.get("sent", 0))
+            return
+        host = _host(address)
+        offset = self.offsets.get(host)
+        delta = -(offset.ns if offset else 0) - self._base
+        pid = self._pid(host, int(message.get("pid", 0)), address)
+        for raw in message.get("e", ()):
+            event: Any = tuple(raw)  # msgpack hands tuples back as lists
+            self.emit(events.shift(event, delta, pid))
+        with self._lock:
+            self.received[address] = self.received.get(address, 0) + len(message.get("e", ()))
+
+    def _pid(self, host: str, pid: int, address: str) -> int:
+        """The pid a worker's lane shows: its own, unless another host's worker has that one."""
+        shown = self.pids.get(address)
+        if shown is not None:
+            return shown
+        shown = pid
+        while self._owner.get(shown, host) != host:
+            shown += 1 << 22  # beyond any Linux pid: a lane of its own
+        self._owner[shown] = host
+        self.pids[address] = shown
+        return shown
+
+    def missing(self) -> int:
+        """Events the workers said they sent that have not arrived."""
+        with self._lock:
+            return sum(
+                max(sent - self.received.get(address, 0), 0)
+                for address, sent in self.expected.items()
+            )
+
+
+@dataclass
+class Cluster:
+    """A connected client (and the LocalCluster it started, if it did)."""
+
+    client: Client
+    local: LocalCluster | None
+    receiver: Receiver
+    topic: str
+    info: dict[str, Any]
+
+
+@contextlib.contextmanager
+def open_cluster(spec: RunSpec, emit: Callable[[events.Event], None]) -> Iterator[Cluster]:
+    """Start (or connect to) the cluster; closed, with every process it started, at the end."""
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # its warnings go to the run log
+    opening = time.perf_counter_ns()
+    local: LocalCluster | None = None
+    if spec.scheduler is None:
+        local = LocalCluster(
+            n_workers=spec.workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0" if spec.dask_dashboard else None,
+        )
+        address = local.scheduler_address
+    else:
+        address = spec.scheduler
+    try:
+        try:
+            client = Client(address, timeout=f"{CONNECT_TIMEOUT_S:g}s", set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, or not dask at all
+            said = "no answer" if isinstance(exc, OSError) else "not a dask scheduler"
+            raise SpecError(f"dask scheduler {address}: {said} ({probe.error_text(exc)})") from None
+        try:
+            if not client.scheduler_info().get("workers"):
+                client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+            workers = len(client.scheduler_info().get("workers") or {})
+            offsets = measure_offsets(client)
+            topic = f"concviz-{uuid.uuid4().hex[:12]}"
+            receiver = Receiver(emit, offsets)
+            info = {
+                "scheduler": address,
+                "cluster": "local" if local is not None else "external",
+                "dashboard": client.dashboard_link if spec.dask_dashboard else None,
+                "events": "remote" if spec.dask_remote else "auto",
+                "offsets": {host: [o.ns, o.error] for host, o in offsets.items()},
+                "n_workers": workers,
+                # A LocalCluster's start, in the run's wall time (workers created, connected).
+                "start_s": (time.perf_counter_ns() - opening) / 1e9 if local is not None else None,
+            }
+            yield Cluster(client, local, receiver, topic, info)
+        finally:
+            with contextlib.suppress(Exception):
+                client.close(timeout=CONNECT_TIMEOUT_S)
+    finally:
+        if local is not None:
+            with contextlib.suppress(Exception):
+                local.close(timeout=CONNECT_TIMEOUT_S)
+
+
+def _worker_processes(local: LocalCluster) -> list[Any]:
+    """The multiprocessing handles of a LocalCluster's worker processes (their exit codes)."""
+    found = []
+    for nanny in list(local.workers.values()):
+        handle = getattr(
+            getattr(getattr(nanny, "process", None), "process", None), "_process", None
+        )
+        if handle is not None:
+            found.append(handle)
+    return found
+
+
+@dataclass
+class GaveUp:
+    """A task dask stopped retrying (``KilledWorker``): the run ends as crashed."""
+
+    task: int
+    error: str
+
+
+def drive(cluster: Cluster, spec: RunSpec, d: Any, address: str) -> None:
+    """Run the tasks on the cluster: map, as-completed or wait, as the executors do."""
+    client, receiver = cluster.client, cluster.receiver
+    client.subscribe_topic(cluster.topic, receiver)
+    lost_workers: list[str] = []
+
+    def on_scheduler_event(item: tuple[float, dict[str, Any]]) -> None:
+        _, message = item
+        if message.get("action") == "remove-worker" and not message.get("expected", False):
+            worker = str(message.get("worker", ""))
+            lost_workers.append(worker)
+            pid = receiver.pids.get(worker)
+            if pid is not None:  # a worker that sent through dask: no socket tells of its end
+                emit_down(pid)
+
+    def emit_down(pid: int) -> None:
+        d.emit(events.worker_down(pid, time.perf_counter_ns(), None))
+
+    client.subscribe_topic("all", on_scheduler_event)
+    if cluster.local is not None:
+        local = cluster.local
+        d.handles = lambda: _worker_processes(local)
+    client.register_plugin(ProbePlugin(address, cluster.topic, spec.dask_remote))
+    paths: dict[str, Any] = dict(client.run(probe.channel))  # worker -> how its events travel
+    if cluster.local is None:
+        # A cluster someone else started is up already: its run begins with the tasks, not
+        # with concviz connecting to it and setting its probe up.
+        d.begun_ns = time.perf_counter_ns()
+    from workloads.backends import run_task_tagged
+
+    futures = []
+    for item in d.items:
+        d.submitted(item[0])
+    futures = client.map(run_task_tagged, d.items, pure=False)
+    task_of = {future.key: item[0] for future, item in zip(futures, d.items, strict=True)}
+    gave_up: list[GaveUp] = []
+
+    def take(future: Any) -> bool:
+        """Hand one future's result on; False when dask gave up on it."""
+        try:
+            task, result = future.result()
+        except FutureCancelledError:
+            return True
+        except Exception as exc:  # noqa: BLE001 - KilledWorker, or the cluster went away
+            error = probe.error_text(exc)
+            if type(exc).__name__ == "KilledWorker":  # its text names dask's key, not the task
+                error = "KilledWorker: every worker that ran it died while running it"
+            gave_up.append(GaveUp(task_of[future.key], error))
+            return False
+        d.received(task, result)
+        return True
+
+    if spec.mode == "map":  # every result, in input order
+        for future in futures:
+            if not take(future):
+                break
+    elif spec.mode == "as-completed":
+        for future in as_completed(futures):
+            if not take(future):
+                break
+    else:
+        wait(futures)
+        for future in futures:
+            take(future)
+    # The work is over: what follows is concviz's own (and closing a cluster a script would
+    # keep): not the backend's wall time.
+    d.ended_ns = time.perf_counter_ns()
+    if gave_up:
+        client.cancel(futures)
+    with contextlib.suppress(Exception):  # workers that joined meanwhile (none may be left)
+        paths.update(client.run(probe.channel))
+    client.unregister_worker_plugin(PLUGIN)  # each worker's channel closes: its last events
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while receiver.missing() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    client.unsubscribe_topic(cluster.topic)
+    client.unsubscribe_topic("all")
+    details = dict(cluster.info)
+    details["workers"] = {address: str(path) for address, path in paths.items() if path}
+    details["lost_workers"] = lost_workers
+    details["events_missing"] = receiver.missing()
+    if receiver.cost_tasks:
+        details["remote_probe"] = {"ns": receiver.cost_ns, "tasks": receiver.cost_tasks}
+    d.detail["dask"] = details
+    d.detail["workers"] = max(cluster.info["n_workers"], len(paths), 1)
+    if gave_up:
+        d.detail["gave_up"] = [[g.task, g.error] for g in gave_up]
