@@ -351,11 +351,11 @@ def _dask(d: Drive) -> None:
     from workloads import cluster
 
     d.detail["chunksize"] = None
-    cluster.drive(d.context, d.spec, d, d.address)
+    cluster.drive(d.context, d.spec, d)
 
 
 @contextlib.contextmanager
-def backend_context(spec: RunSpec, emit: Emit) -> Iterator[Any]:
+def backend_context(spec: RunSpec, emit: Emit, address: str) -> Iterator[Any]:
     """What a backend needs before its run starts; dask: its cluster, up (its start counts in
     the run's wall time, as a pool's workers' start does)."""
     if spec.backend != "dask":
@@ -363,7 +363,7 @@ def backend_context(spec: RunSpec, emit: Emit) -> Iterator[Any]:
         return
     from workloads import cluster
 
-    with cluster.open_cluster(spec, emit) as opened:
+    with cluster.open_cluster(spec, emit, address) as opened:
         yield opened
 
 

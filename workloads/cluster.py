@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from distributed import Client, LocalCluster, WorkerPlugin, as_completed, wait
-from distributed.client import FutureCancelledError
+from distributed import Client, LocalCluster, WorkerPlugin, as_completed
 
 from workloads import events, probe
 from workloads.spec import RunSpec, SpecError
@@ -163,14 +162,24 @@ class Cluster:
     receiver: Receiver
     topic: str
     info: dict[str, Any]
+    address: str  # the supervisor's socket, where workers that can send their events
+    plugged: bool  # the workers were started with the probe's plugin
 
 
 @contextlib.contextmanager
-def open_cluster(spec: RunSpec, emit: Callable[[events.Event], None]) -> Iterator[Cluster]:
-    """Start (or connect to) the cluster; closed, with every process it started, at the end."""
+def open_cluster(
+    spec: RunSpec, emit: Callable[[events.Event], None], address: str
+) -> Iterator[Cluster]:
+    """Start (or connect to) the cluster; closed, with every process it started, at the end.
+
+    A LocalCluster's workers get the probe as they start (its plugin among their own), so
+    their start-up ends when they are ready, not when concviz gets round to them; other
+    workers get it by registration, in ``drive``."""
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its warnings go to the run log
     opening = time.perf_counter_ns()
+    topic = f"concviz-{uuid.uuid4().hex[:12]}"
     local: LocalCluster | None = None
+    plugged = spec.scheduler is None and not spec.dask_remote
     if spec.scheduler is None:
         local = LocalCluster(
             n_workers=spec.workers,
@@ -178,6 +187,9 @@ def open_cluster(spec: RunSpec, emit: Callable[[events.Event], None]) -> Iterato
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0" if spec.dask_dashboard else None,
+            # Through its socket only: dask's channel would lose what a worker says before
+            # the client subscribes to it.
+            plugins={ProbePlugin(address, topic, remote=False)} if plugged else set(),
         )
         address = local.scheduler_address
     else:
@@ -193,7 +205,6 @@ def open_cluster(spec: RunSpec, emit: Callable[[events.Event], None]) -> Iterato
                 client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
             workers = len(client.scheduler_info().get("workers") or {})
             offsets = measure_offsets(client)
-            topic = f"concviz-{uuid.uuid4().hex[:12]}"
             receiver = Receiver(emit, offsets)
             info = {
                 "scheduler": address,
@@ -205,7 +216,7 @@ def open_cluster(spec: RunSpec, emit: Callable[[events.Event], None]) -> Iterato
                 # A LocalCluster's start, in the run's wall time (workers created, connected).
                 "start_s": (time.perf_counter_ns() - opening) / 1e9 if local is not None else None,
             }
-            yield Cluster(client, local, receiver, topic, info)
+            yield Cluster(client, local, receiver, topic, info, address, plugged)
         finally:
             with contextlib.suppress(Exception):
                 client.close(timeout=CONNECT_TIMEOUT_S)
@@ -235,7 +246,7 @@ class GaveUp:
     error: str
 
 
-def drive(cluster: Cluster, spec: RunSpec, d: Any, address: str) -> None:
+def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
     """Run the tasks on the cluster: map, as-completed or wait, as the executors do."""
     client, receiver = cluster.client, cluster.receiver
     client.subscribe_topic(cluster.topic, receiver)
@@ -257,7 +268,8 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any, address: str) -> None:
     if cluster.local is not None:
         local = cluster.local
         d.handles = lambda: _worker_processes(local)
-    client.register_plugin(ProbePlugin(address, cluster.topic, spec.dask_remote))
+    if not cluster.plugged:  # a worker that joins later gets it too
+        client.register_plugin(ProbePlugin(cluster.address, cluster.topic, spec.dask_remote))
     paths: dict[str, Any] = dict(client.run(probe.channel))  # worker -> how its events travel
     if cluster.local is None:
         # A cluster someone else started is up already: its run begins with the tasks, not
@@ -269,36 +281,32 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any, address: str) -> None:
     for item in d.items:
         d.submitted(item[0])
     futures = client.map(run_task_tagged, d.items, pure=False)
-    task_of = {future.key: item[0] for future, item in zip(futures, d.items, strict=True)}
+    position = {future.key: at for at, future in enumerate(futures)}
     gave_up: list[GaveUp] = []
-
-    def take(future: Any) -> bool:
-        """Hand one future's result on; False when dask gave up on it."""
-        try:
-            task, result = future.result()
-        except FutureCancelledError:
-            return True
-        except Exception as exc:  # noqa: BLE001 - KilledWorker, or the cluster went away
-            error = probe.error_text(exc)
-            if type(exc).__name__ == "KilledWorker":  # its text names dask's key, not the task
+    # Results come back in batches as they finish (a future's result() each would cost a
+    # round trip to the client's loop per task, doubling what a task costs here). map hands
+    # them on in input order as soon as it can, wait once all are in, as-completed as they come.
+    held: dict[int, Any] = {}
+    following = 0
+    finished = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+    for future, said in finished:
+        at = position[future.key]
+        if future.status == "error":
+            problem = future.exception()
+            error = probe.error_text(problem)
+            if type(problem).__name__ == "KilledWorker":  # its text names dask's key
                 error = "KilledWorker: every worker that ran it died while running it"
-            gave_up.append(GaveUp(task_of[future.key], error))
-            return False
-        d.received(task, result)
-        return True
-
-    if spec.mode == "map":  # every result, in input order
-        for future in futures:
-            if not take(future):
-                break
-    elif spec.mode == "as-completed":
-        for future in as_completed(futures):
-            if not take(future):
-                break
-    else:
-        wait(futures)
-        for future in futures:
-            take(future)
+            gave_up.append(GaveUp(d.items[at][0], error))
+            break
+        if spec.mode == "as-completed":
+            d.received(*said)
+            continue
+        held[at] = said
+        while spec.mode == "map" and following in held:
+            d.received(*held.pop(following))
+            following += 1
+    for at in sorted(held):  # wait: every result at once, in input order
+        d.received(*held[at])
     # The work is over: what follows is concviz's own (and closing a cluster a script would
     # keep): not the backend's wall time.
     d.ended_ns = time.perf_counter_ns()
@@ -306,7 +314,8 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any, address: str) -> None:
         client.cancel(futures)
     with contextlib.suppress(Exception):  # workers that joined meanwhile (none may be left)
         paths.update(client.run(probe.channel))
-    client.unregister_worker_plugin(PLUGIN)  # each worker's channel closes: its last events
+    if not cluster.plugged:  # each worker's channel closes: its last events
+        client.unregister_worker_plugin(PLUGIN)
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while receiver.missing() and time.monotonic() < deadline:
         time.sleep(0.02)

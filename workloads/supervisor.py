@@ -356,7 +356,7 @@ def _run_backend(
         target = workload.coroutine  # its asyncio form: it awaits instead of blocking the loop
     with workload.prepare(spec.params, spec.tasks, rundir) as inputs:
         opening = time.perf_counter_ns()
-        with backends.backend_context(spec, pump.emit) as context:
+        with backends.backend_context(spec, pump.emit, address) as context:
             info = {
                 "version": events.VERSION,
                 "spec": spec.describe(),
