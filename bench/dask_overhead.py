@@ -6,8 +6,9 @@ The same ~1 ms CPU-bound tasks (sum of squares), on 2 workers, side by side in r
   (``processes=True``, one thread per worker), each timed from the first submit to the last
   result, with the pool or cluster already up; the LocalCluster's start is timed on its own.
 - under concviz: ``concviz run`` of the same work on ``process-pool`` and on ``dask`` (local
-  events, and every event through dask's channel), wall time from the run's trace minus the
-  cluster's start, and the probe's own time per task as the workers report it.
+  events, and every event through dask's channel): the wall time from the run's trace minus
+  the cluster's start; the tasks' span (first start to last end, leaving out the set-up
+  before the first task); and the probe's own time per task as the workers report it.
 
 Prints ms per task (wall / tasks: what a task costs the run on 2 workers).
 
@@ -59,8 +60,9 @@ def bare_dask(tasks: int) -> tuple[float, float]:
         return started, time.perf_counter() - begin
 
 
-def concviz(backend: str, tasks: int, events: str = "auto") -> tuple[float, float]:
-    """(wall s without a cluster's start, probe µs a task)."""
+def concviz(backend: str, tasks: int, events: str = "auto") -> tuple[float, float, float]:
+    """(wall s without a cluster's start, s from the first task's start to the last one's
+    end, probe µs a task)."""
     kwargs = {"dask_events": events} if backend == "dask" else {"start_method": "fork"}
     spec = build_spec(
         workload="sum-squares", backend=backend, workers=2, tasks=tasks, params={"size": SIZE},
@@ -72,7 +74,9 @@ def concviz(backend: str, tasks: int, events: str = "auto") -> tuple[float, floa
     started = (trace.info.get("dask") or {}).get("start_s") or 0.0
     observer = outcome.observer()
     probe = observer.probe_us_per_task if observer and observer.probe_us_per_task else 0.0
-    return trace.stats().wall_s - started, probe
+    first = min(trace.start[t] for t in range(trace.count))
+    last = max(trace.end[t] for t in range(trace.count))
+    return trace.stats().wall_s - started, (last - first) / 1e9, probe
 
 
 def main() -> None:
@@ -83,6 +87,7 @@ def main() -> None:
     n = args.tasks
     rows: dict[str, list[float]] = {}
     probes: dict[str, list[float]] = {}
+    spans: dict[str, list[float]] = {}
     starts: list[float] = []
     for _ in range(args.rounds):
         rows.setdefault("bare process-pool", []).append(bare_pool(n) / n * 1e3)
@@ -94,8 +99,9 @@ def main() -> None:
             ("concviz dask (socket)", "dask", "auto"),
             ("concviz dask (dask's channel)", "dask", "remote"),
         ):
-            wall, probe = concviz(backend, n, events)
+            wall, span, probe = concviz(backend, n, events)
             rows.setdefault(name, []).append(wall / n * 1e3)
+            spans.setdefault(name, []).append(span / n * 1e3)
             probes.setdefault(name, []).append(probe)
     print(f"{n} tasks of sum-squares {SIZE:,} on 2 workers, {args.rounds} rounds (median)")
     print(
@@ -105,6 +111,7 @@ def main() -> None:
         line = f"{name:<30} {statistics.median(values):6.2f} ms a task"
         line += f"  ({min(values):.2f}-{max(values):.2f})"
         if name in probes:
+            line += f"  tasks' span {statistics.median(spans[name]):.2f} ms a task"
             line += f"  probe {statistics.median(probes[name]):.0f} µs a task"
         print(line)
 

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 TRACES = HERE / "traces"
@@ -24,10 +28,10 @@ from tui.app import ConcvizApp  # noqa: E402
 from tui.choices import Choices  # noqa: E402
 from tui.screens.compare import CompareScreen  # noqa: E402
 from workloads import compare as comparing  # noqa: E402
-from workloads import session, tracker  # noqa: E402
+from workloads import events, session, tracker  # noqa: E402
 from workloads.export import write_chrome_trace  # noqa: E402
 from workloads.replay import load_recording  # noqa: E402
-from workloads.spec import BACKENDS  # noqa: E402
+from workloads.spec import available_backends  # noqa: E402
 from workloads.trace import Trace  # noqa: E402
 
 SIZE = (120, 40)
@@ -42,11 +46,31 @@ RUNS = {
     ),
     # Coroutines on one loop: the sleeps overlap on one thread.
     "sleep-asyncio": Choices(workload="sleep", backend="asyncio", tasks=12, mode="as-completed"),
+    # dask: a worker killed mid-run; its attempt is lost and the task runs again elsewhere.
+    "sum-squares-dask": Choices(
+        workload="sum-squares", backend="dask", workers=2, tasks=16, params=(("size", 2_000_000),)
+    ),
     # "Why is my pool slow?": 2,000 tiny tasks handed over one by one.
     "double-process-pool": Choices(
         workload="double", backend="process-pool", workers=2, tasks=2000, chunksize=1
     ),
 }
+KILL_AT = {"sum-squares-dask": 6}  # SIGKILL the worker that starts this task
+
+
+def _killer(from_task: int) -> Callable[[list[Any]], None]:
+    """A listener that kills the worker process of the first task from ``from_task`` on."""
+    killed: list[int] = []
+
+    def kill(batch: list[Any]) -> None:
+        for event in batch:
+            if event[0] == events.TASK_STARTED and not killed and event[1] >= from_task:
+                killed.append(event[2])
+                os.kill(event[2], signal.SIGKILL)
+
+    return kill
+
+
 COMPARED = Choices(workload="sum-squares", tasks=8, workers=2, params=(("size", 1_500_000),))
 
 
@@ -55,12 +79,13 @@ def record(every: bool) -> None:
     already recorded)."""
     TRACES.mkdir(exist_ok=True)
     jobs = dict(RUNS)
-    for backend in BACKENDS:
+    for backend in available_backends():
         jobs[f"compare-{backend}"] = COMPARED.with_backend(backend)
     for name, choices in jobs.items():
         if not every and (TRACES / f"{name}.json").exists():
             continue
-        outcome = session.run(choices.to_spec(), sample_cpu=True)
+        kill = _killer(KILL_AT[name]) if name in KILL_AT else None
+        outcome = session.run(choices.to_spec(), listener=kill, sample_cpu=True)
         write_chrome_trace(outcome.trace, TRACES / f"{name}.json")
         print(f"recorded screenshots/traces/{name}.json ({outcome.status})")
     tracker.shutdown()
@@ -82,7 +107,7 @@ async def draw(name: str, choices: Choices) -> None:
 
 
 async def draw_compare() -> None:
-    traces = {backend: _trace(f"compare-{backend}") for backend in BACKENDS}
+    traces = {backend: _trace(f"compare-{backend}") for backend in available_backends()}
     baseline = comparing.Baseline.of(traces["sequential"], session.FINISHED)
     results = [
         comparing.result_of(

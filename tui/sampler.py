@@ -11,7 +11,7 @@ from typing import Protocol
 
 import psutil
 
-from workloads import events
+from workloads import events, pyinfo
 from workloads.trace import Lane
 
 
@@ -65,8 +65,10 @@ class PsutilSampler:
         load: dict[int, float] = {}
         now = time.monotonic()
         for lane in lanes:
-            if lane.kind != events.LANE_PROC or lane.down_ns >= 0:
+            if lane.kind not in events.PROCESS_LANES or lane.down_ns >= 0:
                 continue
+            if lane.kind == events.LANE_DASK and not pyinfo.on_this_machine(lane.start_method):
+                continue  # a worker on another machine: its pid means nothing here
             try:
                 proc = self._procs.get(lane.pid)
                 if proc is None:
@@ -78,7 +80,7 @@ class PsutilSampler:
             rate = self._rate(("pid", lane.pid), times.user + times.system, now)
             if rate is not None:
                 load[lane.id] = rate
-        thread_lanes = [lane for lane in lanes if lane.kind != events.LANE_PROC]
+        thread_lanes = [lane for lane in lanes if lane.kind not in events.PROCESS_LANES]
         if thread_lanes and supervisor_pid:
             with contextlib.suppress(psutil.Error):
                 threads = psutil.Process(supervisor_pid).threads()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import threading
 import time
 import uuid
@@ -60,16 +59,6 @@ def _host(address: str) -> str:
     return urlsplit(address).hostname or address
 
 
-def _local_hosts() -> set[str]:
-    hosts = {"127.0.0.1", "localhost", "::1", socket.gethostname()}
-    with contextlib.suppress(Exception):
-        import psutil
-
-        for addresses in psutil.net_if_addrs().values():
-            hosts.update(a.address for a in addresses)
-    return hosts
-
-
 @dataclass
 class Offset:
     """A host's wall clock against the supervisor's: ``ns`` ahead, known to within ``error``."""
@@ -102,7 +91,6 @@ class Receiver:
 
     emit: Callable[[events.Event], None]
     offsets: dict[str, Offset]
-    local_hosts: set[str] = field(default_factory=_local_hosts)
     received: dict[str, int] = field(default_factory=dict)  # events per worker address
     expected: dict[str, int] = field(default_factory=dict)  # what each said it sent, at its end
     pids: dict[str, int] = field(default_factory=dict)  # worker address -> pid (as shown)

@@ -123,6 +123,19 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                 }
                 for lane in shown
             ],
+            # Attempts lost with their worker (dask ran the task again): not spans, so that
+            # other tools show each task once.
+            "lost": [
+                {
+                    "task": task,
+                    "os_pid": trace.lanes[lane].pid,
+                    "os_tid": trace.lanes[lane].tid,
+                    "start_us": round((t0 - origin) / 1000, 3),
+                    "end_us": round((t1 - origin) / 1000, 3),
+                }
+                for task, lane, t0, t1 in trace.lost
+            ],
+            **({"dask": trace.info["dask"]} if "dask" in trace.info else {}),
         },
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import multiprocessing
 import os
 import platform
@@ -98,3 +100,25 @@ def python_facts() -> dict[str, Any]:
         "default_start_method": default_start_method(),
         "start_methods": available_start_methods(),
     }
+
+
+@functools.cache
+def local_hosts() -> frozenset[str]:
+    """The names and addresses this machine answers to."""
+    import socket
+
+    hosts = {"127.0.0.1", "localhost", "::1", socket.gethostname()}
+    with contextlib.suppress(Exception):
+        import psutil
+
+        for addresses in psutil.net_if_addrs().values():
+            hosts.update(a.address for a in addresses)
+    return frozenset(hosts)
+
+
+def on_this_machine(address: str | None) -> bool:
+    """Whether a dask worker's address (``tcp://HOST:PORT``) is on this machine."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(address or "").hostname
+    return host is not None and host in local_hosts()

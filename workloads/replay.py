@@ -21,6 +21,7 @@ import math
 import re
 import reprlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -176,6 +177,19 @@ def _tame(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list):
         return [_tame(item, depth + 1) for item in value[:_META_ITEMS]]
     return None
+
+
+def _lost_attempt(
+    attempt: dict[str, Any], ns: Callable[[float | None], int | None], count: int
+) -> events.TaskLost | None:
+    """A recorded attempt lost with its worker, or None where the entry is not usable."""
+    task, pid, tid = (_ident(attempt.get(k)) for k in ("task", "os_pid", "os_tid"))
+    began, ended = ns(_time(attempt.get("start_us"))), ns(_time(attempt.get("end_us")))
+    if task is None or pid is None or tid is None or began is None or ended is None:
+        return None
+    if not 0 <= task < count:
+        return None
+    return events.task_lost(task, pid, tid, began, max(ended, began))
 
 
 class _Span(NamedTuple):
@@ -538,6 +552,9 @@ def _build(
     pids = {span.pid for span in spans}
     several = len(pids) == 1 and len({(span.pid, span.tid) for span in spans}) > 1
     default_kind = events.LANE_THREAD if several else events.LANE_PROC
+    recorded_kinds = {lane.get("kind") for lane in lanes_meta.values()}
+    if recorded_kinds == {events.LANE_DASK}:  # dask workers' task threads, not their mains
+        default_kind = events.LANE_DASK
 
     if ours:
         notes = _one_at_a_time(spans)
@@ -654,9 +671,17 @@ def _build(
             ns_checked(_time(lane.get("created_us"))),
             ns_checked(_time(lane.get("ready_us"))),
         )
-        if os_pid == os_tid and created is not None and ready is not None and ready >= created:
+        process = os_pid == os_tid or lane.get("kind") in events.PROCESS_LANES
+        if process and created is not None and ready is not None and ready >= created:
             out.append(events.worker_ready(os_pid, ready, created))
             times.append(ready)
+    lost = meta.get("lost") if ours else None
+    for attempt in lost if isinstance(lost, list) else []:
+        if isinstance(attempt, dict):
+            said = _lost_attempt(attempt, ns_checked, count)
+            if said is not None:
+                out.append(said)
+                times.append(said[5])
     if ours:
         for down in downs:
             at = ns_checked(down.ts)
@@ -690,6 +715,9 @@ def _build(
         "cpu_measured": cpu_measured,
         "outside_cores": outside if outside is not None and 0 <= outside <= _MAX_CORES else None,
     }
+    dask = meta.get("dask") if ours else None
+    if isinstance(dask, dict):
+        info["dask"] = _tame(dask)
     begin = ORIGIN_NS
     wall_us = _number(meta.get("wall_us")) if ours else None
     finish = end_ns

@@ -520,6 +520,12 @@ class Trace:
             elif event[0] == events.WORKER_READY:
                 _, pid, t, created = event
                 self.workers[pid] = (created, t)
+                # The run's time begins with its first worker's creation (a cluster's, before
+                # anything is submitted); one started before the run asked (a running
+                # cluster's) does not stretch it.
+                recent = created != events.UNMEASURED and created >= self.t0_ns
+                if recent and (first == UNSET or created < first):
+                    first = created
                 if self.info.get("lane_kind") == events.LANE_PROC:
                     # A worker process runs its tasks on its main thread: its lane shows from
                     # the moment it is up, its start-up before it.

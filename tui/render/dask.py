@@ -32,15 +32,13 @@ def dask_lines(trace: Any) -> list[str]:
     facts = dask_facts(trace)
     if facts is None:
         return []
-    kind = "a LocalCluster" if facts.get("cluster") == "local" else "the cluster"
+    kind = "LocalCluster" if facts.get("cluster") == "local" else "cluster"
     paths = facts.get("workers") or {}
     ways = sorted(set(paths.values()))
-    how = {
-        "local": "through concviz's socket",
-        "remote": "through dask's event channel, on wall-clock time",
-    }
+    how = {"local": "concviz's socket", "remote": "dask's event channel (wall clock)"}
     told = " and ".join(how.get(w, w) for w in ways) or "not told"
-    lines = [f"dask: {kind} at {facts.get('scheduler')} · {len(paths)} worker(s) · events {told}"]
+    workers = f"{len(paths)} worker{'s' if len(paths) != 1 else ''}"
+    lines = [f"dask: {kind} {facts.get('scheduler')} · {workers} · events by {told}"]
     if "remote" in ways:
         offsets = facts.get("offsets") or {}
         lines.append(
@@ -62,9 +60,8 @@ def dask_lines(trace: Any) -> list[str]:
             f"task {task}" + (f" ×{n}" if n > 1 else "") for task, n in list(tries.items())[:8]
         )
         lines.append(
-            f"dask: {len(gone)} worker(s) lost, {len(lost)} attempt(s) with them"
-            + (f" ({which})" if which else "")
-            + "; dask ran them again on other workers"
+            f"dask: {len(gone)} worker{'s' if len(gone) != 1 else ''} lost"
+            + (f", {which} run again elsewhere" if which else "")
         )
     if facts.get("events_missing"):
         lines.append(f"dask: {facts['events_missing']} event(s) sent by workers never arrived")
