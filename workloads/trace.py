@@ -227,7 +227,7 @@ class Lane:
             return f"coro {self.index} · pid {self.pid} (one loop)"
         if self.kind == events.LANE_DASK:  # its worker's address, where the start method goes
             where = (self.start_method or "").removeprefix("tcp://")
-            return f"dask {self.index} · pid {self.pid} · {where}"
+            return f"dask {self.index} · pid {self.pid}/tid {self.tid} · {where}"
         if self.tid not in (self.pid, 0):  # another thread of a process (another tool's trace)
             return f"proc {self.index} · pid {self.pid}/tid {self.tid}"
         return f"proc {self.index} · pid {self.pid}"

@@ -36,9 +36,12 @@ def dask_lines(trace: Any) -> list[str]:
     paths = facts.get("workers") or {}
     ways = sorted(set(paths.values()))
     how = {"local": "concviz's socket", "remote": "dask's event channel (wall clock)"}
-    told = " and ".join(how.get(w, w) for w in ways) or "not told"
+    told = " and ".join(how.get(w, w) for w in ways)
     workers = f"{len(paths)} worker{'s' if len(paths) != 1 else ''}"
-    lines = [f"dask: {kind} {facts.get('scheduler')} · {workers} · events by {told}"]
+    line = f"dask: {kind} {facts.get('scheduler')}"
+    if paths:  # (a run stopped early never asked its workers)
+        line += f" · {workers} · events by {told}"
+    lines = [line]
     if "remote" in ways:
         offsets = facts.get("offsets") or {}
         lines.append(
