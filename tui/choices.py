@@ -25,6 +25,7 @@ class Choices:
     tasks: int | None = None
     params: tuple[tuple[str, Any], ...] = ()
     stall_timeout: float = 5.0
+    rounds: int = 1  # the tasks this many times in a row, the executor made again each round
     scheduler: str | None = None  # dask: a running cluster's scheduler
     dask_dashboard: bool = False
     dask_events: str = "auto"
@@ -37,6 +38,8 @@ class Choices:
         return self.start_method or pyinfo.default_start_method()
 
     def start_method_label(self) -> str:
+        if self.backend == "loky":  # its workers are started its own way
+            return "loky"
         if self.backend == "dask":  # how its workers came to be: a cluster's
             return self.scheduler.removeprefix("tcp://") if self.scheduler else "LocalCluster"
         if self.backend not in PROCESS_BACKENDS:
@@ -95,6 +98,7 @@ class Choices:
             target=self.target if self.on_target else None,
             inputs=self.inputs if self.on_target else None,
             stall_timeout=self.stall_timeout,
+            rounds=self.rounds,
             scheduler=self.scheduler,
             dask_dashboard=self.dask_dashboard,
             dask_events=self.dask_events,

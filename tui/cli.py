@@ -79,6 +79,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--tasks", type=int, help="number of tasks (default: the workload's)")
     group.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the tasks this many times in a row (1-10), each round making its executor "
+        "again; loky's reusable one and a dask cluster come back warm (default 1)",
+    )
+    group.add_argument(
         "--stall-timeout",
         type=float,
         default=5.0,
@@ -281,6 +288,7 @@ def _choices_from(args: argparse.Namespace) -> Any:
         "tasks": args.tasks,
         "params": tuple(sorted((k, v) for k, v in _params(args).items() if v is not None)),
         "stall_timeout": args.stall_timeout,
+        "rounds": args.rounds,
         "scheduler": args.scheduler,
         "dask_dashboard": bool(args.dask_dashboard),
         "dask_events": args.dask_events or "auto",
@@ -452,6 +460,7 @@ def _dashboard_argv(args: argparse.Namespace) -> list[str]:
         "workers",
         "chunksize",
         "tasks",
+        "rounds",
         "stall_timeout",
         "scheduler",
         "dask_events",

@@ -44,6 +44,8 @@ def _title(spec: RunSpec, detail: dict[str, Any]) -> str:
         parts.append(f"{workers} worker{'s' if workers != 1 else ''}")
     if "chunksize" in detail and detail["chunksize"] is not None:
         parts.append(f"chunksize {detail['chunksize']}")
+    if spec.rounds > 1:
+        parts.append(f"{spec.rounds} rounds")
     name = spec.target.label if spec.target else spec.workload
     return visible(f"{name} on " + " · ".join(parts))  # a target's path is the user's text
 

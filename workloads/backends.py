@@ -47,6 +47,7 @@ class Drive:
     context: Any = None  # what the backend opened before the run started (dask: its cluster)
     ended_ns: int | None = None  # when the run's work ended, if before the driver returns
     begun_ns: int | None = None  # when it began, if the driver knows better (dask, see there)
+    last_round: bool = True  # (--rounds) after this round the run ends
     handles: Callable[[], Iterable[BaseProcess]] = lambda: ()
 
     def submitted(self, task: int) -> None:
@@ -312,7 +313,10 @@ def _loky(d: Drive) -> None:
     d.handles = lambda: list(getattr(executor, "_processes", {}).values())
     try:
         _futures(d, executor, chunksize)
-    finally:
+    except BaseException:
+        executor.shutdown(wait=True)
+        raise
+    if d.last_round:  # else the next round gets it back warm, as a script's next call would
         executor.shutdown(wait=True)  # its workers end as a pool's do (killing them is a crash)
 
 

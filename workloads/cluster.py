@@ -259,7 +259,7 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
     if not cluster.plugged:  # a worker that joins later gets it too
         client.register_plugin(ProbePlugin(cluster.address, cluster.topic, spec.dask_remote))
     paths: dict[str, Any] = dict(client.run(probe.channel))  # worker -> how its events travel
-    if cluster.local is None:
+    if cluster.local is None and d.begun_ns is None:
         # A cluster someone else started is up already: its run begins with the tasks, not
         # with concviz connecting to it and setting its probe up.
         d.begun_ns = time.perf_counter_ns()
@@ -311,7 +311,8 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
     client.unsubscribe_topic("all")
     details = dict(cluster.info)
     details["workers"] = {address: str(path) for address, path in paths.items() if path}
-    details["lost_workers"] = lost_workers
+    earlier = d.detail.get("dask", {}).get("lost_workers", [])  # (--rounds) the last ones'
+    details["lost_workers"] = earlier + lost_workers
     details["events_missing"] = receiver.missing()
     if receiver.cost_tasks:
         details["remote_probe"] = {"ns": receiver.cost_ns, "tasks": receiver.cost_tasks}

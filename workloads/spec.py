@@ -42,6 +42,7 @@ def available_backends() -> list[str]:
 MODES = ("map", "as-completed", "wait")
 MAX_WORKERS = 256
 MAX_TASKS = 1_000_000
+MAX_ROUNDS = 10
 # Arrays and objects inside --inputs: deeper values break json, pickle and repr (each recurses),
 # and no task needs them.
 MAX_INPUT_DEPTH = 100
@@ -139,6 +140,9 @@ class RunSpec:
     scheduler: str | None = None
     dask_dashboard: bool = False
     dask_remote: bool = False
+    # The tasks this many times in a row, in one run: each round makes its executor again, as
+    # a script that calls it twice does (loky's reusable one and a dask cluster come back warm).
+    rounds: int = 1
 
     def with_backend(self, backend: str) -> RunSpec:
         """The same run on another backend (validated: start method, workers)."""
@@ -329,6 +333,7 @@ def build_spec(
     scheduler: str | None = None,
     dask_dashboard: bool = False,
     dask_events: str = "auto",
+    rounds: int = 1,
 ) -> RunSpec:
     """Validate the user's choices and fill in the defaults; raises SpecError."""
     backend = _choice("backend", backend, BACKENDS)
@@ -405,6 +410,13 @@ def build_spec(
             default_tasks = len(resolved["url"])
 
     count = tasks if tasks is not None else default_tasks
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise SpecError(f"--rounds must be between 1 and {MAX_ROUNDS}, got {rounds}")
+    if count * rounds > MAX_TASKS:
+        raise SpecError(
+            f"--rounds {rounds} of {count:,} tasks is {count * rounds:,}; a run takes at most "
+            f"{MAX_TASKS:,} tasks"
+        )
     workers_given = workers is not None
     if workers is None:
         workers = pyinfo.usable_cpus()
@@ -424,4 +436,5 @@ def build_spec(
         scheduler=scheduler,
         dask_dashboard=dask_dashboard,
         dask_remote=dask_events == "remote",
+        rounds=rounds,
     )

@@ -361,8 +361,8 @@ def _run_backend(
                 "version": events.VERSION,
                 "spec": spec.describe(),
                 "note": list(workload.note),
-                "tasks": len(inputs),
-                "inputs": [probe.short_repr(value) for value in inputs],
+                "tasks": len(inputs) * spec.rounds,
+                "inputs": [probe.short_repr(value) for value in inputs] * spec.rounds,
                 "python": pyinfo.python_facts(),
                 "supervisor_pid": os.getpid(),
                 "lane_kind": lane_kind,
@@ -381,7 +381,13 @@ def _run_backend(
             pump.handles = lambda: drive.handles()
             # What the backend opened first (a cluster) counts in its wall time.
             begin = opening if context is not None else time.perf_counter_ns()
-            backends.DRIVERS[spec.backend](drive)
+            items, count = drive.items, len(drive.items)
+            for round_ in range(spec.rounds):  # a round's tasks go on from the last one's ids
+                drive.items = [(task + round_ * count, f, a) for task, f, a in items]
+                drive.last_round = round_ == spec.rounds - 1
+                backends.DRIVERS[spec.backend](drive)
+                if drive.detail.get("gave_up"):  # dask stopped retrying: the run is over
+                    break
         end = drive.ended_ns or time.perf_counter_ns()
         begin = drive.begun_ns or begin
         probe.close()

@@ -107,6 +107,8 @@ class ExecutorPanel(Vertical):
             ("start", start),
             ("mode", choices.mode if choices.backend != "sequential" else "—"),
         ]
+        if choices.rounds > 1:
+            rows.append(("rounds", str(choices.rounds)))
         for name, value in rows:
             fixed.append(f"{name:<10}", style="dim")
             fixed.append(f"{value}\n", style="bold")
