@@ -265,7 +265,6 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
         d.begun_ns = time.perf_counter_ns()
     from workloads.backends import run_task_tagged
 
-    futures = []
     for item in d.items:
         d.submitted(item[0])
     futures = client.map(run_task_tagged, d.items, pure=False)
