@@ -334,5 +334,5 @@ def test_a_killed_cli_worker_with_remote_events_is_a_lost_attempt_too(
     trace = outcome.trace
     once_each(trace)
     assert [trace.lanes[lane].pid for _, lane, _, _ in trace.lost] == killed
-    assert killed[0] in trace.detail["dask"]["lost_workers"] or trace.detail["dask"]["lost_workers"]
+    assert len(trace.detail["dask"]["lost_workers"]) == 1  # told by the scheduler: its address
     cli_cluster._wait_for_workers(2)  # its nanny starts a new worker: the cluster goes on

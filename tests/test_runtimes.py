@@ -58,6 +58,11 @@ def test_interpreter_pool_computes_in_parallel_in_one_process(no_leftovers: None
     assert {lane.pid for lane in trace.lanes} == {trace.info["supervisor_pid"]}
     assert len({lane.tid for lane in trace.lanes}) == 2, "an interpreter per worker thread"
     assert trace.stats().ok == 8
+    for lane in trace.lanes:  # each interpreter's start: its thread's creation until it is ready
+        created, ready = trace.lane_startup_ns(lane) or (0, 0)
+        assert (
+            0 < created < ready <= min(trace.start[t] for t in range(8) if trace.lane[t] == lane.id)
+        )
     if pyinfo.usable_cpus() >= 2:
         assert trace.stats().cpu_parallelism > 1.3, "each interpreter has a GIL of its own"
 

@@ -16,7 +16,7 @@ from tui.render import sweep as sweep_chart
 from tui.render import timeline
 from tui.render.dask import dask_facts, dask_lines
 from tui.render.lanes import lane_line
-from workloads import breakdown, catalog, events, pyinfo, session
+from workloads import breakdown, catalog, pyinfo, session
 from workloads import compare as comparing
 from workloads.compare import CompareResult
 from workloads.spec import BACKENDS, MODES, PROCESS_BACKENDS, RunSpec
@@ -258,9 +258,7 @@ def run_json(spec: RunSpec, outcome: session.Outcome) -> dict[str, Any]:
                 "tasks": lane.tasks,
                 "busy_s": round(lane.busy_s, 6),
                 "cpu_s": round(lane.cpu_s, 6),
-                "startup_s": breakdown.lane_startup_s(trace, lane.pid)
-                if lane.kind in events.PROCESS_LANES
-                else None,
+                "startup_s": breakdown.lane_startup_s(trace, lane),
                 "exitcode": lane.exitcode,
             }
             for lane in stats.lanes

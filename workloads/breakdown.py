@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from workloads import pyinfo
-from workloads.events import LANE_LOOP, PROCESS_LANES
-from workloads.trace import UNSET, Trace
+from workloads.events import LANE_LOOP
+from workloads.trace import UNSET, Trace, WorkerIds, startup_key
 
 PARTS = ("computing", "waiting_for_core", "blocked", "dispatch", "startup", "idle")
 LABELS = {
@@ -115,7 +115,8 @@ class Breakdown:
                 "I/O": "blocked on I/O, sleep or a lock (the CPU was free)",
             }.get(self.blocked_by, "blocked on the GIL or on I/O"),
             "dispatch": "dispatch (handing the tasks over cost more than running them)",
-            "startup": "start-up (starting the worker processes: imports, initializer)",
+            "startup": "start-up (starting the workers: processes or interpreters, imports, "
+            "initializer)",
             "idle": "idle (workers without work: too few tasks, or uneven ones)",
         }[loss]
         return f"most time lost: {what}, {share:.0%} of {workers} × wall"
@@ -191,12 +192,12 @@ def breakdown(trace: Trace, baseline_cpu_bound: bool | None = None) -> Breakdown
         if lane.kind == LANE_LOOP:  # the loop's steps: its coroutines' time, counted there
             continue
         up = begin
-        known = trace.startup_ns(lane.pid) if lane.kind in PROCESS_LANES else None
+        known = trace.lane_startup_ns(lane)
         if known is not None:
             created, ready = max(known[0], begin), min(max(known[1], begin), end)
-            if ready > created and lane.pid not in started:
+            if ready > created and startup_key(lane) not in started:
                 startup += ready - created
-                started.add(lane.pid)
+                started.add(startup_key(lane))
             up = max(ready, begin)
         tasks = index.tasks
         previous = up
@@ -291,9 +292,9 @@ def task_phases(trace: Trace, task: int) -> dict[str, Any]:
     return out
 
 
-def lane_startup_s(trace: Trace, pid: int) -> float | None:
-    """A process lane's start-up (created → ready) in seconds, or None where not known."""
-    known = trace.startup_ns(pid)
+def lane_startup_s(trace: Trace, lane: WorkerIds) -> float | None:
+    """A worker lane's start-up (created → ready) in seconds, or None where not known."""
+    known = trace.lane_startup_ns(lane)
     return None if known is None else round((known[1] - known[0]) / 1e9, 6)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from workloads import events
-from workloads.trace import UNSET, Trace
+from workloads.trace import UNSET, Trace, WorkerIds
 
 
 def chrome_trace(trace: Trace) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                     "tid": tids[lane.id],
                     "start_method": lane.start_method,
                     "exitcode": lane.exitcode,
-                    **_startup(trace, lane.pid, origin),
+                    **_startup(trace, lane, origin),
                 }
                 for lane in shown
             ],
@@ -140,9 +140,9 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
     }
 
 
-def _startup(trace: Trace, pid: int, origin: int) -> dict[str, Any]:
+def _startup(trace: Trace, lane: WorkerIds, origin: int) -> dict[str, Any]:
     """A worker process's start-up, ``{"created_us": …, "ready_us": …}``, where known."""
-    known = trace.startup_ns(pid)
+    known = trace.lane_startup_ns(lane)
     if known is None:
         return {}
     created, ready = known

@@ -97,11 +97,12 @@ class TaskFailure:
         return f"TaskFailure({self.error!r})"
 
 
-def _created_ns() -> int:
-    """When this process was created, on ``perf_counter_ns``'s clock (Linux: its start time
-    in clock ticks since boot, 10 ms steps), or UNMEASURED."""
+def _created_ns(which: str = "/proc/self/stat") -> int:
+    """When this process (or with ``/proc/thread-self/stat``, this thread) was created, on
+    ``perf_counter_ns``'s clock (Linux: its start time in clock ticks since boot, 10 ms steps),
+    or UNMEASURED."""
     try:
-        with open("/proc/self/stat", "rb") as stat:
+        with open(which, "rb") as stat:
             fields = stat.read().rpartition(b")")[2].split()
         ticks = int(fields[19])  # field 22 of the whole line: starttime
         since_boot = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
@@ -123,7 +124,20 @@ class Sink:
         self._closed = False
         self.lanes: list[_Lane] = []  # its threads' lanes: what the probe itself cost them
         # Ready now; created when the OS says (for workers whose start nobody here timed).
-        hello = ("hello", self.pid, str(self.ring.path), time.perf_counter_ns(), _created_ns())
+        # A sub-interpreter's channel is its thread's: it tells that thread and its start.
+        thread = (
+            (threading.get_native_id(), _created_ns("/proc/thread-self/stat"))
+            if _State.lane_kind == events.LANE_INTERP
+            else None
+        )
+        hello = (
+            "hello",
+            self.pid,
+            str(self.ring.path),
+            time.perf_counter_ns(),
+            _created_ns(),
+            thread,
+        )
         self._conn.send_bytes(pickle.dumps(hello, pickle.HIGHEST_PROTOCOL))
 
     def emit(self, event: events.Event) -> None:

@@ -672,8 +672,9 @@ def _build(
             ns_checked(_time(lane.get("ready_us"))),
         )
         process = os_pid == os_tid or lane.get("kind") in events.PROCESS_LANES
-        if process and created is not None and ready is not None and ready >= created:
-            out.append(events.worker_ready(os_pid, ready, created))
+        whose = os_tid if lane.get("kind") == events.LANE_INTERP else os_pid if process else None
+        if whose is not None and created is not None and ready is not None and ready >= created:
+            out.append(events.worker_ready(whose, ready, created))
             times.append(ready)
     lost = meta.get("lost") if ours else None
     for attempt in lost if isinstance(lost, list) else []:

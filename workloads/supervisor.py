@@ -170,7 +170,10 @@ class Pump:
         hello = pickle.loads(data)
         pid = self._conns[conn] = int(hello[1])
         self._learn_handles()
-        if pid != os.getpid():  # workers coming up are progress, before any task
+        thread = hello[5] if len(hello) > 5 else None
+        if thread is not None:  # a sub-interpreter's thread in this process, ready now
+            self.emit(events.worker_ready(int(thread[0]), int(hello[3]), int(thread[1])))
+        elif pid != os.getpid():  # workers coming up are progress, before any task
             handle = self._known.get(pid) or backends.STARTED.get(pid)
             created = getattr(handle, "created_ns", events.UNMEASURED)
             if created == events.UNMEASURED and len(hello) > 4:  # started by others (loky)

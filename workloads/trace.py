@@ -11,7 +11,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 
 from workloads import events
 from workloads.text import visible, visible_data
@@ -231,6 +231,26 @@ class Lane:
         if self.tid not in (self.pid, 0):  # another thread of a process (another tool's trace)
             return f"proc {self.index} · pid {self.pid}/tid {self.tid}"
         return f"proc {self.index} · pid {self.pid}"
+
+
+class WorkerIds(Protocol):
+    """What tells a lane's worker: a Lane, or a lane's statistics."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def pid(self) -> int: ...
+    @property
+    def tid(self) -> int: ...
+
+
+def startup_key(lane: WorkerIds) -> int:
+    """Whose start-up a lane shows: its process's, its sub-interpreter thread's, or none (0)."""
+    if lane.kind in events.PROCESS_LANES:
+        return lane.pid
+    if lane.kind == events.LANE_INTERP:
+        return lane.tid
+    return 0
 
 
 @dataclass
@@ -622,11 +642,16 @@ class Trace:
         )
 
     def startup_ns(self, pid: int) -> tuple[int, int] | None:
-        """Worker process ``pid``'s start-up: (created, ready), or None where not known."""
+        """Worker ``pid``'s start-up: (created, ready), or None where not known. A worker is a
+        process, or a sub-interpreter's thread (its native id: one id space with pids)."""
         created, ready = self.workers.get(pid, (UNSET, UNSET))
         if created == UNSET or ready == UNSET or ready < created:
             return None
         return created, ready
+
+    def lane_startup_ns(self, lane: WorkerIds) -> tuple[int, int] | None:
+        """The start-up of the worker a lane belongs to (created, ready), where known."""
+        return self.startup_ns(startup_key(lane)) if startup_key(lane) else None
 
     def left_behind(self) -> list[tuple[int | None, int, str]]:
         """Processes the run's tasks left running, all ended with the run: (task, pid, what).

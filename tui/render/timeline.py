@@ -209,7 +209,7 @@ def render_lane(
         reaches_right = glyph in _REACHES_RIGHT
         a, busy_a, cpu_a, before_a = b, busy_b, cpu_b, before_b
     lane = trace.lanes[lane_id]
-    starting = trace.startup_ns(lane.pid) if lane.kind in events.PROCESS_LANES else None
+    starting = trace.lane_startup_ns(lane)
     if starting is not None and starting[1] > begin and starting[0] < end:
         # Where the lane has nothing else to draw: the worker was starting up.
         first = max(int((starting[0] - begin) / cell), 0)
