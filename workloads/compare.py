@@ -246,12 +246,12 @@ def judge(
         and stats.wall_s > started
         and started >= CLUSTER_START_SHARE * (stats.wall_s)
     ):
-        after = stats.cpu_s / (stats.wall_s - started)
+        up = stats.wall_s - started
+        in_progress, computing = stats.busy_s / up, stats.cpu_s / up
         return Verdict.STARTUP, (
             f"the LocalCluster took {started:.2f} s of the {stats.wall_s:.2f} s to get its "
-            "workers ready; once up,"
-            f" the tasks kept {after:.1f} of {cores} cores busy (a running cluster, --scheduler, "
-            "is up already)"
+            f"workers ready; once up, {in_progress:.1f} tasks were in progress on "
+            f"{computing:.1f} of {cores} cores (a running cluster, --scheduler, is up already)"
         )
     done = max(stats.ok + stats.errors, 1)
     share = stats.cpu_s / stats.busy_s if stats.busy_s > 0 else 0.0  # on CPU while running
