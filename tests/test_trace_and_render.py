@@ -147,3 +147,19 @@ def test_chrome_trace_spans_and_names() -> None:
     for lane in {(e["pid"], e["tid"]) for e in spans}:
         mine = sorted((e["ts"], e["ts"] + e["dur"]) for e in spans if (e["pid"], e["tid"]) == lane)
         assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:], strict=False))
+
+
+def test_a_task_that_ends_twice_keeps_its_first_run_as_a_lost_attempt() -> None:
+    trace = Trace()
+    trace.ingest([events.run_started(0, {"tasks": 2, "lane_kind": events.LANE_DASK})])
+    done = events.task_done
+    trace.ingest([done(0, 10, 11, 100, 200, 90, events.OK, "1", None)])
+    trace.ingest([done(1, 10, 11, 200, 300, 90, events.OK, "2", None)])
+    # Its worker died before the result was taken; dask ran task 0 again elsewhere.
+    trace.ingest([done(0, 20, 21, 400, 500, 90, events.OK, "1", None)])
+    first, second = trace.lanes
+    assert trace.lost == [(0, first.id, 100, 200)]
+    assert trace.lane[0] == second.id and trace.start[0] == 400
+    assert (first.tasks, second.tasks) == (1, 1)
+    assert list(trace.index[first.id].tasks) == [1]
+    assert trace.index[first.id].until(1000)[0] == 100  # only task 1's busy time is left

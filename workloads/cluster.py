@@ -143,26 +143,29 @@ class Receiver:
 
 @dataclass
 class Cluster:
-    """A connected client (and the LocalCluster it started, if it did)."""
+    """A connected client (and the LocalCluster it started, if it did), the probe set up on
+    its workers, and what the run learns of it (``detail``, the run's ``dask`` facts)."""
 
     client: Client
     local: LocalCluster | None
     receiver: Receiver
-    topic: str
     info: dict[str, Any]
-    address: str  # the supervisor's socket, where workers that can send their events
-    plugged: bool  # the workers were started with the probe's plugin
+    detail: dict[str, Any] = field(default_factory=dict)
+    lost_workers: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
 def open_cluster(
     spec: RunSpec, emit: Callable[[events.Event], None], address: str
 ) -> Iterator[Cluster]:
-    """Start (or connect to) the cluster; closed, with every process it started, at the end.
+    """Start (or connect to) the cluster and set the probe up on its workers; at the end take
+    the workers' last events, take the probe off a cluster that outlives the run, and close
+    what was started here, with every process it started.
 
     A LocalCluster's workers get the probe as they start (its plugin among their own), so
-    their start-up ends when they are ready, not when concviz gets round to them; other
-    workers get it by registration, in ``drive``."""
+    their start-up ends when they are ready, not when concviz gets round to them; others get
+    it by registration (and so do workers that join later). ``address``: the supervisor's
+    socket."""
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its warnings go to the run log
     opening = time.perf_counter_ns()
     topic = f"concviz-{uuid.uuid4().hex[:12]}"
@@ -179,15 +182,18 @@ def open_cluster(
             # the client subscribes to it.
             plugins={ProbePlugin(address, topic, remote=False)} if plugged else set(),
         )
-        address = local.scheduler_address
+        scheduler = local.scheduler_address
     else:
-        address = spec.scheduler
+        scheduler = spec.scheduler
     try:
         try:
-            client = Client(address, timeout=f"{CONNECT_TIMEOUT_S:g}s", set_as_default=False)
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S:g}s", set_as_default=False)
         except Exception as exc:  # noqa: BLE001 - refused, timed out, or not dask at all
             said = "no answer" if isinstance(exc, OSError) else "not a dask scheduler"
-            raise SpecError(f"dask scheduler {address}: {said} ({probe.error_text(exc)})") from None
+            raise SpecError(
+                f"dask scheduler {scheduler}: {said} ({probe.error_text(exc)})"
+            ) from None
+        registered = False
         try:
             if not client.scheduler_info().get("workers"):
                 client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
@@ -195,7 +201,7 @@ def open_cluster(
             offsets = measure_offsets(client)
             receiver = Receiver(emit, offsets)
             info = {
-                "scheduler": address,
+                "scheduler": scheduler,
                 "cluster": "local" if local is not None else "external",
                 "dashboard": client.dashboard_link if spec.dask_dashboard else None,
                 "events": "remote" if spec.dask_remote else "auto",
@@ -204,14 +210,62 @@ def open_cluster(
                 # A LocalCluster's start, in the run's wall time (workers created, connected).
                 "start_s": (time.perf_counter_ns() - opening) / 1e9 if local is not None else None,
             }
-            yield Cluster(client, local, receiver, topic, info, address, plugged)
+            opened = Cluster(client, local, receiver, info)
+            client.subscribe_topic(topic, receiver)
+            client.subscribe_topic("all", lambda item: _on_scheduler_event(opened, emit, item))
+            if not plugged:
+                registered = True
+                client.register_plugin(ProbePlugin(address, topic, spec.dask_remote))
+            opened.detail["workers"] = dict(client.run(probe.channel))
+            yield opened
         finally:
+            with contextlib.suppress(Exception):
+                _wind_up(client, locals().get("opened"), registered, topic)
             with contextlib.suppress(Exception):
                 client.close(timeout=CONNECT_TIMEOUT_S)
     finally:
         if local is not None:
             with contextlib.suppress(Exception):
                 local.close(timeout=CONNECT_TIMEOUT_S)
+
+
+def _on_scheduler_event(
+    cluster: Cluster, emit: Callable[[events.Event], None], item: tuple[float, dict[str, Any]]
+) -> None:
+    """The scheduler lost a worker: one that sent through dask has no socket to tell it."""
+    _, message = item
+    if message.get("action") == "remove-worker" and not message.get("expected", False):
+        worker = str(message.get("worker", ""))
+        cluster.lost_workers.append(worker)
+        pid = cluster.receiver.pids.get(worker)
+        if pid is not None:
+            emit(events.worker_down(pid, time.perf_counter_ns(), None))
+
+
+def _wind_up(client: Client, cluster: Cluster | None, registered: bool, topic: str) -> None:
+    """The run is over (however it ended): its workers' last events in, the probe taken off
+    workers that outlive the run, the topics left."""
+    paths: dict[str, Any] = cluster.detail.get("workers", {}) if cluster is not None else {}
+    with contextlib.suppress(Exception):  # workers that joined meanwhile (none may be left)
+        paths.update(client.run(probe.channel))
+    if registered:  # each worker's channel closes: its last events, then what it sent
+        client.unregister_worker_plugin(PLUGIN)
+    if cluster is not None:
+        remote = {worker for worker, path in paths.items() if path == "remote"}
+        receiver = cluster.receiver
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while time.monotonic() < deadline and (
+            not remote <= set(receiver.expected) or receiver.missing()
+        ):
+            time.sleep(0.02)
+        detail = cluster.detail
+        detail["workers"] = {worker: str(path) for worker, path in paths.items() if path}
+        detail["lost_workers"] = list(cluster.lost_workers)
+        detail["events_missing"] = receiver.missing() + len(remote - set(receiver.expected))
+        if receiver.cost_tasks:
+            detail["remote_probe"] = {"ns": receiver.cost_ns, "tasks": receiver.cost_tasks}
+    client.unsubscribe_topic(topic)
+    client.unsubscribe_topic("all")
 
 
 def _worker_processes(local: LocalCluster) -> list[Any]:
@@ -236,30 +290,11 @@ class GaveUp:
 
 def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
     """Run the tasks on the cluster: map, as-completed or wait, as the executors do."""
-    client, receiver = cluster.client, cluster.receiver
-    client.subscribe_topic(cluster.topic, receiver)
-    lost_workers: list[str] = []
-
-    def on_scheduler_event(item: tuple[float, dict[str, Any]]) -> None:
-        _, message = item
-        if message.get("action") == "remove-worker" and not message.get("expected", False):
-            worker = str(message.get("worker", ""))
-            lost_workers.append(worker)
-            pid = receiver.pids.get(worker)
-            if pid is not None:  # a worker that sent through dask: no socket tells of its end
-                emit_down(pid)
-
-    def emit_down(pid: int) -> None:
-        d.emit(events.worker_down(pid, time.perf_counter_ns(), None))
-
-    client.subscribe_topic("all", on_scheduler_event)
+    client = cluster.client
     if cluster.local is not None:
         local = cluster.local
         d.handles = lambda: _worker_processes(local)
-    if not cluster.plugged:  # a worker that joins later gets it too
-        client.register_plugin(ProbePlugin(cluster.address, cluster.topic, spec.dask_remote))
-    paths: dict[str, Any] = dict(client.run(probe.channel))  # worker -> how its events travel
-    if cluster.local is None and d.begun_ns is None:
+    elif d.begun_ns is None:
         # A cluster someone else started is up already: its run begins with the tasks, not
         # with concviz connecting to it and setting its probe up.
         d.begun_ns = time.perf_counter_ns()
@@ -273,18 +308,23 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
     # Results come back in batches as they finish (a future's result() each would cost a
     # round trip to the client's loop per task, doubling what a task costs here). map hands
     # them on in input order as soon as it can, wait once all are in, as-completed as they come.
+    # A result taken is let go at once: dask keeps what a client holds, and would compute it
+    # again (a second record of a finished task) when the worker that holds it dies.
+    finished = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+    del futures
     held: dict[int, Any] = {}
     following = 0
-    finished = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
     for future, said in finished:
-        at = position[future.key]
-        if future.status == "error":
-            problem = future.exception()
-            error = probe.error_text(problem)
+        at = position.pop(future.key)
+        status = future.status
+        if status != "finished":
+            problem = future.exception() if status == "error" else None
+            error = probe.error_text(problem) if problem is not None else f"dask: {status}"
             if type(problem).__name__ == "KilledWorker":  # its text names dask's key
                 error = "KilledWorker: every worker that ran it died while running it"
             gave_up.append(GaveUp(d.items[at][0], error))
             break
+        future.release()
         if spec.mode == "as-completed":
             d.received(*said)
             continue
@@ -298,24 +338,9 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
     # keep): not the backend's wall time.
     d.ended_ns = time.perf_counter_ns()
     if gave_up:
-        client.cancel(futures)
-    with contextlib.suppress(Exception):  # workers that joined meanwhile (none may be left)
-        paths.update(client.run(probe.channel))
-    if not cluster.plugged:  # each worker's channel closes: its last events
-        client.unregister_worker_plugin(PLUGIN)
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while receiver.missing() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    client.unsubscribe_topic(cluster.topic)
-    client.unsubscribe_topic("all")
-    details = dict(cluster.info)
-    details["workers"] = {address: str(path) for address, path in paths.items() if path}
-    earlier = d.detail.get("dask", {}).get("lost_workers", [])  # (--rounds) the last ones'
-    details["lost_workers"] = earlier + lost_workers
-    details["events_missing"] = receiver.missing()
-    if receiver.cost_tasks:
-        details["remote_probe"] = {"ns": receiver.cost_ns, "tasks": receiver.cost_tasks}
-    d.detail["dask"] = details
-    d.detail["workers"] = max(cluster.info["n_workers"], len(paths), 1)
-    if gave_up:
+        with contextlib.suppress(Exception):
+            client.cancel(list(finished.futures))
         d.detail["gave_up"] = [[g.task, g.error] for g in gave_up]
+    d.detail["dask"] = cluster.detail  # filled in as the cluster winds up
+    cluster.detail.update(cluster.info)
+    d.detail["workers"] = max(int(cluster.info["n_workers"]), 1)

@@ -190,27 +190,35 @@ class Watch:
         self.running: dict[int, tuple[int, int, int]] = {}  # task -> (pid, tid, started at)
         self.by_pid: dict[int, set[int]] = {}
         self.gave_up: list[tuple[int, str]] = []  # tasks the engine stopped retrying (dask)
+        self.done = bytearray()  # per task: 1 once it ended
 
     def observe(self, batch: list[events.Event]) -> bool:
         """Take a batch in; True when it shows task progress."""
         progress = False
-        running = self.running
+        running, done = self.running, self.done
         ended = 0
         for event in batch:
             if event[0] == events.TASK_DONE or event[0] == events.TASK_FINISHED:
                 task = event[1]
-                if task in running:
-                    del running[task]
-                    self.by_pid[event[2]].discard(task)
-                ended += 1
+                held = running.pop(task, None)
+                on = self.by_pid.get(held[0]) if held is not None else None
+                if on is not None:  # (where it began: dask may end it on another worker)
+                    on.discard(task)
+                if task < len(done):
+                    ended += not done[task]  # once, though dask may run a task again
+                    done[task] = 1
+                else:
+                    ended += 1
                 progress = True
             elif event[0] == events.TASK_SUBMITTED:
                 pass  # one per task and nothing to keep: passed over at the first test after DONE
             elif event[0] == events.TASK_STARTED:
                 _, task, pid, tid, t = event
+                progress = True
+                if task < len(done) and done[task]:
+                    continue  # told running after its end arrived (a slot read late)
                 running[task] = (pid, tid, t)
                 self.by_pid.setdefault(pid, set()).add(task)
-                progress = True
             elif event[0] in (events.TASK_RESULT, events.WORKER_UP):
                 progress = True
             elif event[0] in (events.WORKER_READY, events.WORKER_DOWN):
@@ -218,6 +226,7 @@ class Watch:
             elif event[0] == events.RUN_STARTED:
                 self.started = True
                 self.tasks = int(event[2].get("tasks", 0))
+                self.done = done = bytearray(self.tasks)
             elif event[0] == events.RUN_FINISHED:
                 self.finished = True
                 self.gave_up = [(int(t), str(e)) for t, e in event[4].get("gave_up", ())]
@@ -574,7 +583,8 @@ class Session:
             if watch.running.get(task, (None,))[0] == pid:
                 del watch.running[task]
         watch.by_pid.pop(pid, None)
-        self._lost_pids.append(pid)
+        if lost:  # a worker that died holding tasks (not one the cluster's close ended)
+            self._lost_pids.append(pid)
         return lost
 
     def _end_gave_up(self) -> Outcome:

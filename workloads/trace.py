@@ -151,6 +151,18 @@ class LaneIndex:
     def _failed_status(self, position: int) -> bool:
         return self._status[self.tasks[position]] in _FAILED
 
+    def remove(self, task: int) -> None:
+        """Forget a finished task (its record is about to be replaced: dask ran it again)."""
+        tasks = self.tasks
+        if task not in tasks:
+            return
+        at = tasks.index(task)
+        del tasks[at]
+        del self.cum_busy[at + 1 :], self.cum_cpu[at + 1 :]
+        self.failed = [p for p in self.failed if p < at]
+        for position in range(at, len(tasks)):
+            self._extend(position, self._failed_status(position))
+
     def _extend(self, position: int, failed: bool) -> None:
         task = self.tasks[position]
         self.cum_busy.append(self.cum_busy[-1] + max(self._end[task] - self._start[task], 0))
@@ -431,6 +443,8 @@ class Trace:
                 if lane_id is None:
                     lane_id = self.lane_for(pid, tid).id
                 lane = lanes[lane_id]
+                if end[task] != UNSET and lanes_of[task] >= 0:
+                    self._ran_again(task)
                 start[task] = t0
                 end[task] = t1
                 cpu_column[task] = cpu
@@ -614,6 +628,16 @@ class Trace:
         if outside is not None:
             self.outside_cores = outside
         self.finished = True
+
+    def _ran_again(self, task: int) -> None:
+        """A finished task ends again: its worker died before its result was taken, and dask
+        ran it once more. The first run is kept as an attempt lost with that worker."""
+        old = self.lanes[self.lane[task]]
+        self.index[old.id].remove(task)
+        self.lost.append((task, old.id, self.start[task], self.end[task]))
+        old.tasks -= 1
+        old.busy_ns -= self.end[task] - self.start[task]
+        old.cpu_ns -= max(self.cpu[task], 0)
 
     def _ensure(self, task: int) -> None:
         if task >= self.count:

@@ -13,7 +13,22 @@ def dask_facts(trace: Any) -> dict[str, Any] | None:
     if not isinstance(info, dict):
         return None
     facts = dict(info)
-    facts.update(trace.detail.get("dask") or {})
+    detail = trace.detail.get("dask")
+    if isinstance(detail, dict):
+        facts.update(detail)
+    # A recording is somebody's file: what is not of the expected shape is left out.
+    paths = facts.get("workers")
+    facts["workers"] = {str(k): str(v) for k, v in paths.items()} if isinstance(paths, dict) else {}
+    offsets = facts.get("offsets")
+    facts["offsets"] = {
+        str(host): [pair[0], pair[1]]
+        for host, pair in (offsets.items() if isinstance(offsets, dict) else ())
+        if isinstance(pair, list | tuple)
+        and len(pair) == 2
+        and all(isinstance(x, int | float) for x in pair)
+    }
+    gone = facts.get("lost_workers")
+    facts["lost_workers"] = [str(w) for w in gone] if isinstance(gone, list) else []
     origin = trace.begin_ns if trace.begin_ns != UNSET else trace.first_ns
     facts["lost_attempts"] = [
         {
@@ -62,9 +77,10 @@ def dask_lines(trace: Any) -> list[str]:
         which = ", ".join(
             f"task {task}" + (f" ×{n}" if n > 1 else "") for task, n in list(tries.items())[:8]
         )
+        again = "" if trace.detail.get("gave_up") else "; dask ran each again elsewhere"
         lines.append(
             f"dask: {len(gone)} worker{'s' if len(gone) != 1 else ''} lost"
-            + (f", {which} run again elsewhere" if which else "")
+            + (f", with attempts at {which}{again}" if which else "")
         )
     if facts.get("events_missing"):
         lines.append(f"dask: {facts['events_missing']} event(s) sent by workers never arrived")
