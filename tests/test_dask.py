@@ -307,9 +307,8 @@ def test_a_cli_started_cluster_with_events_through_dasks_channel(
     pids = {lane.pid for lane in trace.lanes if lane.tasks}
     assert len(pids) == 2 and pids <= cli_cluster.worker_pids()
     assert set(trace.detail["dask"]["workers"].values()) == {"remote"}
-    # Every worker's last word (what it sent, what the probe cost) came through dask's channel.
+    # Every worker's last word (what it sent) came through dask's channel, and all it sent.
     assert trace.detail["dask"]["events_missing"] == 0
-    assert trace.detail["probe"]["tasks"] > 0
     offset, error = trace.info["dask"]["offsets"]["127.0.0.1"]
     assert abs(offset) <= error + 5_000_000  # one machine, one clock: within the round trip
     # On the supervisor's clock: every task inside the run, none ending before it starts.
