@@ -195,9 +195,10 @@ def breakdown(trace: Trace, baseline_cpu_bound: bool | None = None) -> Breakdown
         known = trace.lane_startup_ns(lane)
         if known is not None:
             created, ready = max(known[0], begin), min(max(known[1], begin), end)
-            if ready > created and startup_key(lane) not in started:
+            key = startup_key(lane)
+            if ready > created and key not in started:
                 startup += ready - created
-                started.add(startup_key(lane))
+                started.add(key)
             up = max(ready, begin)
         tasks = index.tasks
         previous = up

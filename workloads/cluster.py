@@ -198,7 +198,9 @@ def open_cluster(
             if not client.scheduler_info().get("workers"):
                 client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
             workers = len(client.scheduler_info().get("workers") or {})
-            offsets = measure_offsets(client)
+            # Only events that come through dask's channel need the hosts' clock offsets: a
+            # LocalCluster's workers all reach the socket (unless told not to).
+            offsets = measure_offsets(client) if not plugged else {}
             receiver = Receiver(emit, offsets)
             info = {
                 "scheduler": scheduler,
@@ -280,14 +282,6 @@ def _worker_processes(local: LocalCluster) -> list[Any]:
     return found
 
 
-@dataclass
-class GaveUp:
-    """A task dask stopped retrying (``KilledWorker``): the run ends as crashed."""
-
-    task: int
-    error: str
-
-
 def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
     """Run the tasks on the cluster: map, as-completed or wait, as the executors do."""
     client = cluster.client
@@ -304,7 +298,7 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
         d.submitted(item[0])
     futures = client.map(run_task_tagged, d.items, pure=False)
     position = {future.key: at for at, future in enumerate(futures)}
-    gave_up: list[GaveUp] = []
+    gave_up: list[list[Any]] = []  # [task, why]: dask stopped retrying it (KilledWorker)
     # Results come back in batches as they finish (a future's result() each would cost a
     # round trip to the client's loop per task, doubling what a task costs here). map hands
     # them on in input order as soon as it can, wait once all are in, as-completed as they come.
@@ -322,7 +316,7 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
             error = probe.error_text(problem) if problem is not None else f"dask: {status}"
             if type(problem).__name__ == "KilledWorker":  # its text names dask's key
                 error = "KilledWorker: every worker that ran it died while running it"
-            gave_up.append(GaveUp(d.items[at][0], error))
+            gave_up.append([d.items[at][0], error])
             break
         future.release()
         if spec.mode == "as-completed":
@@ -340,7 +334,6 @@ def drive(cluster: Cluster, spec: RunSpec, d: Any) -> None:
     if gave_up:
         with contextlib.suppress(Exception):
             client.cancel(list(finished.futures))
-        d.detail["gave_up"] = [[g.task, g.error] for g in gave_up]
-    d.detail["dask"] = cluster.detail  # filled in as the cluster winds up
-    cluster.detail.update(cluster.info)
+        d.detail["gave_up"] = gave_up
+    d.detail["dask"] = cluster.detail  # filled in as the cluster winds up (its info: the run's)
     d.detail["workers"] = max(int(cluster.info["n_workers"]), 1)

@@ -552,9 +552,9 @@ def _build(
     pids = {span.pid for span in spans}
     several = len(pids) == 1 and len({(span.pid, span.tid) for span in spans}) > 1
     default_kind = events.LANE_THREAD if several else events.LANE_PROC
-    recorded_kinds = {lane.get("kind") for lane in lanes_meta.values()}
-    if recorded_kinds == {events.LANE_DASK}:  # dask workers' task threads, not their mains
-        default_kind = events.LANE_DASK
+    recorded = {lane.get("kind") for lane in lanes_meta.values()}
+    if len(recorded) == 1 and next(iter(recorded)) in _LANE_KINDS:  # the run's own, as recorded
+        default_kind = str(next(iter(recorded)))
 
     if ours:
         notes = _one_at_a_time(spans)

@@ -386,7 +386,8 @@ def _run_backend(
             begin = opening if context is not None else time.perf_counter_ns()
             items, count = drive.items, len(drive.items)
             for round_ in range(spec.rounds):  # a round's tasks go on from the last one's ids
-                drive.items = [(task + round_ * count, f, a) for task, f, a in items]
+                if round_:
+                    drive.items = [(task + round_ * count, f, a) for task, f, a in items]
                 drive.last_round = round_ == spec.rounds - 1
                 backends.DRIVERS[spec.backend](drive)
                 if drive.detail.get("gave_up"):  # dask stopped retrying: the run is over

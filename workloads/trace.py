@@ -675,7 +675,8 @@ class Trace:
 
     def lane_startup_ns(self, lane: WorkerIds) -> tuple[int, int] | None:
         """The start-up of the worker a lane belongs to (created, ready), where known."""
-        return self.startup_ns(startup_key(lane)) if startup_key(lane) else None
+        key = startup_key(lane)
+        return self.startup_ns(key) if key else None
 
     def left_behind(self) -> list[tuple[int | None, int, str]]:
         """Processes the run's tasks left running, all ended with the run: (task, pid, what).
